@@ -1,0 +1,184 @@
+"""What each `anomalizer` sub-command does; main.py owns parsing, exit codes and signals."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import queue
+import sys
+import time
+from pathlib import Path
+from typing import Generator
+
+from ..core.catalog import Catalog
+from ..core.config import default_catalog_path
+from ..core.errors import AnomalizerError
+from ..core.progress import CancelToken, Progress
+from .output import open_output, print_table, write_csv, write_json
+from .progress_bar import ProgressBar
+
+
+def run(args: argparse.Namespace, token: CancelToken, bar: ProgressBar) -> int:
+    handler = {
+        "scan": cmd_scan, "train": cmd_train, "score": cmd_score, "watch": cmd_watch,
+        "weights": cmd_weights, "demo": cmd_demo,
+    }[args.command]
+    return handler(args, token, bar)
+
+
+def drive(job: Generator[Progress, None, object], bar: ProgressBar):
+    """Run a job generator to the end, showing its progress; returns the job's result."""
+    try:
+        while True:
+            bar.update(next(job))
+    except StopIteration as stop:
+        return stop.value
+    finally:
+        bar.close()
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def open_catalog(args) -> Catalog:
+    return Catalog(args.catalog or default_catalog_path())
+
+
+def build_encoder(args, bar: ProgressBar):
+    from ..core.embedding import make_encoder
+
+    return make_encoder(
+        getattr(args, "encoder", "auto"), weights=args.weights, allow_download=args.download,
+        notice=say, download_progress=_download_reporter(bar),
+    )
+
+
+def _download_reporter(bar: ProgressBar):
+    def report(done: int, total: int) -> None:
+        bar.update(Progress("download", done, total or None, "encoder weights"))
+
+    return report
+
+
+def cmd_scan(args, token, bar) -> int:
+    from ..core.jobs import scan
+
+    encoder = None if args.no_embed else build_encoder(args, bar)
+    with open_catalog(args) as catalog:
+        result = drive(scan(args.paths, catalog, encoder, token), bar)
+    say(
+        f"{len(result.files)} files: {result.added} new, {result.changed} changed, "
+        f"{result.moved} moved, {result.unchanged} unchanged, {result.missing} gone; "
+        f"{result.embedded} embedded, {result.errors} unreadable"
+    )
+    for record in result.files:
+        if record.error:
+            say(f"  unreadable: {record.path}: {record.error}")
+    return 0
+
+
+def cmd_train(args, token, bar) -> int:
+    from ..core.jobs import train
+
+    encoder = build_encoder(args, bar)
+    with open_catalog(args) as catalog:
+        result = drive(
+            train(args.paths, catalog, encoder, args.model, network=args.network,
+                  seed=args.seed, epochs=args.epochs, token=token),
+            bar,
+        )
+    s = result.score_summary
+    for warning in result.warnings:
+        say(f"warning: {warning}")
+    say(f"model written to {result.model_path} ({result.info.detector} on {encoder.name}, "
+        f"{result.n_train} loops)")
+    say(f"threshold (95th percentile of training scores): {s['threshold']:.6g}")
+    say(f"training scores: min {s['min']:.4g}, median {s['median']:.4g}, "
+        f"p95 {s['p95']:.4g}, max {s['max']:.4g}; {s['flagged']} above the threshold")
+    return 0
+
+
+def cmd_score(args, token, bar) -> int:
+    from ..core.jobs import score
+
+    with open_catalog(args) as catalog:
+        result = drive(score(args.paths, catalog, args.model, token=token, weights=args.weights), bar)
+    model = {"path": str(args.model), "detector": result.model.detector,
+             "encoder_id": result.model.encoder_id, "threshold": result.model.threshold}
+    if args.csv or args.json:
+        stream = open_output(args.csv or args.json)
+        try:
+            if args.csv:
+                write_csv(result.rows, stream)
+            else:
+                write_json(result.rows, result.summary, model, stream)
+        finally:
+            if stream is not sys.stdout:
+                stream.close()
+    else:
+        print_table(result.rows, sys.stdout, limit=50)
+    flagged = sum(1 for r in result.rows if r.flagged)
+    errors = sum(1 for r in result.rows if r.error)
+    say(f"{len(result.rows)} files scored: {flagged} flagged, {errors} unreadable")
+    return 3 if args.fail_on_flag and flagged else 0
+
+
+def cmd_watch(args, token, bar) -> int:
+    from ..core.detect.persistence import load_model
+    from ..core.embedding import encoder_for_id
+    from ..core.jobs import score_file
+    from ..core.watch.watcher import FolderWatcher
+
+    detector, info = load_model(args.model)
+    encoder = encoder_for_id(info.encoder_id, weights=args.weights)
+    ready: queue.Queue = queue.Queue()
+    watcher = FolderWatcher(
+        args.paths, on_ready=ready.put, on_error=lambda path, why: ready.put((path, why)),
+    )
+    deadline = None if args.duration is None else time.monotonic() + args.duration
+    say(f"watching {', '.join(map(str, args.paths))} with {args.model.name} "
+        f"(threshold {info.threshold:.4g}); Ctrl-C to stop")
+    with watcher:
+        while not token.cancelled and (deadline is None or time.monotonic() < deadline):
+            try:
+                item = ready.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if isinstance(item, tuple):
+                print(f"error {item[0]}: {item[1]}", flush=True)
+                continue
+            row = score_file(item, encoder, detector, info.threshold)
+            if row.error:
+                print(f"error {row.path}: {row.error}", flush=True)
+            else:
+                mark = "FLAG" if row.flagged else "ok"
+                print(f"{mark} {row.score:.4g} {row.path}", flush=True)
+    return 0
+
+
+def cmd_weights(args, token, bar) -> int:
+    from ..core.embedding import weights
+
+    if args.action == "status":
+        for entry in weights.weights_status():
+            print(json.dumps(entry, default=str))
+        return 0
+    if args.action == "download":
+        source = weights.download_weights(args.variant, progress=_download_reporter(bar))
+    else:
+        if not args.file.exists():
+            raise AnomalizerError(f"no such file: {args.file}")
+        source = weights.import_checkpoint(args.file, variant=args.variant)
+    bar.close()
+    say(f"{source.variant} weights ready ({source.origin}): {source.path}")
+    return 0
+
+
+def cmd_demo(args, token, bar) -> int:
+    from ..core.demo import write_demo_library
+
+    demo = write_demo_library(args.dir, n_normal=args.count, seed=args.seed)
+    say(f"wrote {len(demo.normal) + len(demo.oddities)} loops to {demo.root} "
+        f"({len(demo.oddities)} planted oddities)")
+    return 0

@@ -1,0 +1,166 @@
+"""`anomalizer`: the headless front end. Exit codes: 0 ok, 1 user error, 2 unexpected, 3 flagged
+(with --fail-on-flag), 130 cancelled with Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before anything imports torch
+
+from .. import __version__
+from ..core.errors import AnomalizerError, Cancelled
+from ..core.progress import CancelToken
+from . import commands
+from .progress_bar import ProgressBar
+
+log = logging.getLogger("anomalizer_desktop.cli")
+
+EXIT_OK, EXIT_USER, EXIT_UNEXPECTED, EXIT_FLAGGED, EXIT_CANCELLED = 0, 1, 2, 3, 130
+ENCODER_CHOICES = ("auto", "clap-fused", "clap-music", "spectral")
+NETWORK_CHOICES = ("AEwRES", "AE", "iforest", "pca")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="anomalizer",
+        description="Find the odd loops in a sample library (HTS-AT+FFM embeddings + Deep SVDD).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--catalog", type=Path, help="catalog database (default: in the app's data dir)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def encoder_options(p: argparse.ArgumentParser, choose: bool = True) -> None:
+        if choose:
+            p.add_argument("--encoder", default="auto", choices=ENCODER_CHOICES,
+                           help="embedding model (auto = clap-fused if its weights are here, else spectral)")
+        p.add_argument("--weights", type=Path, help="encoder weights: a LAION .pt or a transformers folder")
+        p.add_argument("--download", action="store_true", help="download missing encoder weights (needs internet)")
+
+    p = sub.add_parser("scan", help="catalog and embed every audio file under a folder")
+    p.add_argument("paths", nargs="+", type=Path, metavar="LIBRARY_DIR")
+    p.add_argument("--no-embed", action="store_true", help="only catalog files, do not embed")
+    encoder_options(p)
+
+    p = sub.add_parser("train", help="train a personal model on a library")
+    p.add_argument("paths", nargs="+", type=Path, metavar="LIBRARY_DIR")
+    p.add_argument("--model", type=Path, required=True, help="model file to write (*.anomalizer)")
+    p.add_argument("--network", default="AEwRES", choices=NETWORK_CHOICES, type=_network)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--epochs", type=int, help="maximum epochs per training phase")
+    encoder_options(p)
+
+    p = sub.add_parser("score", help="score files or folders with a trained model")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    p.add_argument("--model", type=Path, required=True)
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--csv", metavar="FILE", help="write rows as CSV ('-' = stdout)")
+    out.add_argument("--json", metavar="FILE", help="write rows as JSON ('-' = stdout)")
+    p.add_argument("--fail-on-flag", action="store_true", help="exit with 3 when any file is flagged")
+    encoder_options(p, choose=False)
+
+    p = sub.add_parser("watch", help="score every new finished file in a folder (e.g. DAW exports)")
+    p.add_argument("paths", nargs="+", type=Path, metavar="EXPORT_DIR")
+    p.add_argument("--model", type=Path, required=True)
+    p.add_argument("--duration", type=float, help=argparse.SUPPRESS)  # stop after N s (tests)
+    encoder_options(p, choose=False)
+
+    p = sub.add_parser("weights", help="pre-trained encoder weights: status, download, import")
+    wsub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    wsub.add_parser("status", help="which weights are on this machine")
+    d = wsub.add_parser("download", help="download weights from the Hugging Face hub")
+    d.add_argument("variant", nargs="?", default="clap-fused", choices=("clap-fused", "clap-music"))
+    i = wsub.add_parser("import", help="import a local checkpoint (LAION .pt or transformers folder)")
+    i.add_argument("file", type=Path)
+    i.add_argument("--variant", choices=("clap-fused", "clap-music"), help="default: detected")
+
+    p = sub.add_parser("demo", help="write a small demo library with a few planted oddities")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--count", type=int, default=40, help="number of normal loops")
+    return parser
+
+
+def _network(value: str) -> str:
+    for name in NETWORK_CHOICES:
+        if value.lower() == name.lower():
+            return name
+    return value
+
+
+def configure_logging(verbose: bool) -> Path | None:
+    """stderr gets warnings (or everything with -v); a log file in the data dir gets details."""
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG)
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.INFO if verbose else logging.WARNING)
+    console.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    root.addHandler(console)
+    for noisy in ("numba", "urllib3", "httpx", "filelock", "huggingface_hub", "watchdog"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        from ..core.config import data_dir
+
+        log_dir = data_dir() / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        log_path = log_dir / "anomalizer.log"
+        handler = logging.FileHandler(log_path, encoding="utf-8")
+        handler.setLevel(logging.DEBUG if verbose else logging.INFO)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        root.addHandler(handler)
+        return log_path
+    except OSError:
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    log_path = configure_logging(args.verbose)
+    token = CancelToken()
+    bar = ProgressBar(enabled=not args.quiet)
+    previous = _install_sigint(token)
+    try:
+        return commands.run(args, token, bar)
+    except Cancelled as exc:
+        bar.close()
+        print(f"cancelled: {exc}", file=sys.stderr)
+        return EXIT_CANCELLED
+    except AnomalizerError as exc:
+        bar.close()
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER
+    except KeyboardInterrupt:
+        bar.close()
+        print("aborted", file=sys.stderr)
+        return EXIT_CANCELLED
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        bar.close()
+        log.exception("unexpected error")
+        where = f" (traceback in {log_path})" if log_path else ""
+        print(f"error: unexpected {type(exc).__name__}: {exc}{where}", file=sys.stderr)
+        return EXIT_UNEXPECTED
+    finally:
+        bar.close()
+        signal.signal(signal.SIGINT, previous)
+
+
+def _install_sigint(token: CancelToken):
+    """First Ctrl-C asks the job to stop after the current unit of work; the second aborts."""
+
+    def handler(signum, frame):
+        if token.cancelled:
+            raise KeyboardInterrupt
+        token.cancel()
+        print("\nstopping after the current step (Ctrl-C again to abort)...", file=sys.stderr)
+
+    return signal.signal(signal.SIGINT, handler)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

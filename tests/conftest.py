@@ -1,0 +1,25 @@
+"""Test-wide environment: offline, quiet OpenMP, headless Qt, and an app data dir per test run."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+# Never touch the real user data dir or hub cache from tests.
+_home = tempfile.mkdtemp(prefix="anomalizer-test-home-")
+os.environ["ANOMALIZER_HOME"] = os.path.join(_home, "app")
+os.environ["HF_HOME"] = os.path.join(_home, "hf")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def app_home(tmp_path, monkeypatch):
+    """A fresh, empty app data dir for one test."""
+    home = tmp_path / "app-home"
+    monkeypatch.setenv("ANOMALIZER_HOME", str(home))
+    return home
