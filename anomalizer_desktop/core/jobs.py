@@ -124,7 +124,10 @@ def embed_missing(
     encoder: Encoder,
     token: CancelToken | None = None,
 ) -> Generator[Progress, None, int]:
-    """Embed every distinct content among ``files`` that has no ``encoder`` embedding yet."""
+    """Embed every distinct content among ``files`` that has no ``encoder`` embedding yet.
+
+    Returns how many were embedded; files that fail to decode get their reason recorded.
+    """
     token = token or CancelToken()
     by_hash: dict[str, FileRecord] = {}
     for record in files:
@@ -134,7 +137,7 @@ def embed_missing(
     if not missing:
         return 0
     clock = EtaClock(len(missing))
-    done = 0
+    done = embedded = 0
     yield clock.progress("embed", 0, f"embedding {len(missing)} files with {encoder.name}")
     items = [(h, by_hash[h].path) for h in missing]
     for batch in embed_paths(items, encoder, token):
@@ -143,10 +146,12 @@ def embed_missing(
             for key, reason in batch.errors:
                 for record in catalog.files_with_hash(key):
                     _record_error(catalog, record, reason)
+        embedded += len(batch.keys)
         done += len(batch.keys) + len(batch.errors)
-        yield clock.progress("embed", done, by_hash[(batch.keys or [k for k, _ in batch.errors])[-1]].path.name)
+        last = (batch.keys or [key for key, _ in batch.errors])[-1]
+        yield clock.progress("embed", done, by_hash[last].path.name)
         token.raise_if_cancelled()
-    return done
+    return embedded
 
 
 def _record_error(catalog: Catalog, record: FileRecord, reason: str) -> None:
@@ -199,8 +204,8 @@ def train(
             f"no readable audio files to train on in {', '.join(map(str, roots))}"
         )
     params = dict(detector_params or {})
-    if epochs is not None:
-        params["epochs"] = epochs
+    if epochs is not None and network.lower() in ("ae", "aewres"):
+        params.update(max_epochs=epochs, small_epochs=epochs)  # also caps tiny-library training
     detector = make_detector(network, seed=seed, **params)
     clock = EtaClock(None)
     for stats in detector.fit_iter(X):
@@ -214,8 +219,6 @@ def train(
     info = save_model(detector, model_path, encoder.id, extra=extra)
     summary = summarise(detector.train_scores_, detector.threshold_)
     _store_scores(catalog, model_path, info, detector, scanned.files, hashes, X)
-    for warning in detector.warnings_:
-        log.warning("%s", warning)
     return TrainResult(model_path, info, len(hashes), list(detector.warnings_), summary)
 
 

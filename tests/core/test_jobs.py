@@ -57,7 +57,7 @@ def test_scan_catalogs_embeds_and_records_unreadable_files(library, catalog):
     encoder = CountingEncoder()
     result, progress = drive(jobs.scan([library], catalog, encoder))
     assert result.added == 11 and result.errors == 1
-    assert result.embedded == 11  # 10 embedded + 1 decode failure reported
+    assert result.embedded == 10  # broken.wav failed at the header check
     assert encoder.clips == 10
     broken = [f for f in result.files if f.path.name == "broken.wav"][0]
     assert broken.error and "audio" in broken.error
@@ -91,22 +91,25 @@ def test_moved_and_deleted_files_are_recognised(library, catalog):
     assert encoder.clips == 0  # its embedding is reused
 
 
-def test_train_then_score_ranks_the_odd_loops_first(library, catalog, tmp_path):
-    odd = [noise_loop(library / "bass" / "bass 90.wav", seed=5),
-           noise_loop(library / "bass" / "bass 91.wav", seed=6)]
+def test_train_then_score_ranks_the_odd_takes_first(library, catalog, tmp_path):
     for i in range(10, 30):
         tone_loop(library / "more" / f"b{i}.wav", freq=55 * (1 + i % 3), seed=i)
+    takes = tmp_path / "new takes"
+    odd = [noise_loop(takes / "take 1.wav", seed=5), noise_loop(takes / "take 2.wav", seed=6)]
+    fine_take = tone_loop(takes / "take 3.wav", freq=110, seed=99)
     model = tmp_path / "m.anomalizer"
-    encoder = SpectralEncoder()
-    trained, progress = drive(jobs.train([library], catalog, encoder, model, network="pca"))
-    assert model.exists() and trained.n_train == 32
+    trained, progress = drive(jobs.train([library], catalog, SpectralEncoder(), model,
+                                         network="iforest"))
+    assert model.exists() and trained.n_train == 30
     assert trained.score_summary["threshold"] == pytest.approx(trained.info.threshold)
-    scored, _ = drive(jobs.score([library / "bass", odd[0]], catalog, model))
+    scored, _ = drive(jobs.score([library / "bass", takes], catalog, model))
     ranked = [r.path for r in scored.rows if r.score is not None]
     assert set(ranked[:2]) == set(odd)
+    assert all(r.flagged for r in scored.rows[:2])
+    assert fine_take not in ranked[:2]
     assert scored.rows[-1].path.name == "broken.wav" and scored.rows[-1].error
     stored = catalog.scores(catalog.get_model(model).id)
-    assert len(stored) >= 12
+    assert len(stored) >= 13
 
 
 def test_deep_svdd_train_reports_epochs(library, catalog, tmp_path):
