@@ -43,7 +43,7 @@ def make_encoder(
         try:
             encoder = _clap(DEFAULT_ENCODER, weights, allow_download, device, download_progress)
         except WeightsUnavailableError as exc:
-            message = f"{exc} Using the offline spectral encoder instead."
+            message = str(exc)
             log.warning("%s", message)
             if notice:
                 notice(message)
