@@ -43,8 +43,8 @@ def make_encoder(
         try:
             encoder = _clap(DEFAULT_ENCODER, weights, allow_download, device, download_progress)
         except WeightsUnavailableError as exc:
-            message = str(exc)
-            log.warning("%s", message)
+            message = f"{exc} Using it for now."
+            log.info("%s", message)
             if notice:
                 notice(message)
             return _spectral()

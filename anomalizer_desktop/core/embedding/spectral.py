@@ -174,10 +174,14 @@ class SpectralEncoder:
         flat_power = np.maximum(power, _EPS)
         flatness = np.exp(np.log(flat_power).mean(axis=0, keepdims=True)) / flat_power.mean(axis=0, keepdims=True)
 
-        frame_y = librosa.util.frame(np.pad(y, (N_FFT // 2, N_FFT // 2)), frame_length=N_FFT, hop_length=HOP)
-        signs = np.signbit(frame_y)
-        zcr = (signs[1:] != signs[:-1]).mean(axis=0, keepdims=True)
-        rms = np.sqrt((frame_y.astype(np.float64) ** 2).mean(axis=0, keepdims=True))
+        # Per-frame RMS and zero-crossing rate from running sums (O(n), no framed copy).
+        padded = np.pad(y, (N_FFT // 2, N_FFT // 2))
+        starts = np.arange(1 + (padded.size - N_FFT) // HOP) * HOP
+        energy = np.concatenate([[0.0], np.cumsum(padded.astype(np.float64) ** 2)])
+        rms = np.sqrt(np.maximum(energy[starts + N_FFT] - energy[starts], 0.0) / N_FFT)[None, :]
+        signs = np.signbit(padded)
+        crossings = np.concatenate([[0], np.cumsum(signs[1:] != signs[:-1])])
+        zcr = ((crossings[starts + N_FFT - 1] - crossings[starts]) / (N_FFT - 1))[None, :]
 
         onset = librosa.onset.onset_strength(S=log_mel, sr=SAMPLE_RATE, hop_length=HOP)
         return {

@@ -328,7 +328,7 @@ def unavailable_message(variant: str) -> str:
         f"no {variant} weights on this machine ({spec.summary}). Get them with "
         f"`anomalizer weights download` when online (hub repo {spec.hub_repo}), or "
         f"`anomalizer weights import FILE` for a local copy ({spec.laion_file} or a transformers folder). "
-        f"Meanwhile the offline `spectral` encoder is used."
+        f"The offline `spectral` encoder needs no weights."
     )
 
 
