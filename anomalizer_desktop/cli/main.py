@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="write a small demo library with a few planted oddities")
     p.add_argument("dir", type=Path)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--count", type=int, default=40, help="number of normal loops")
+    p.add_argument("--count", type=int, default=100, help="number of normal loops")
     return parser
 
 

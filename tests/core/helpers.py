@@ -10,7 +10,7 @@ import soundfile as sf
 
 
 def tone_loop(path: Path, freq: float = 110.0, seconds: float = 2.0, sr: int = 48_000,
-              seed: int = 0, subtype: str = "PCM_16") -> Path:
+              seed: int = 0, subtype: str = "PCM_16", format: str | None = None) -> Path:
     """A plucked-bass-like loop: decaying harmonics retriggered on every beat."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * sr)) / sr
@@ -19,7 +19,7 @@ def tone_loop(path: Path, freq: float = 110.0, seconds: float = 2.0, sr: int = 4
     wave = sum(np.sin(2 * np.pi * freq * k * t + rng.uniform(0, 6.28)) / k for k in range(1, 5))
     audio = (0.3 * env * wave).astype(np.float32)
     path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(path, audio, sr, subtype=subtype)
+    sf.write(path, audio, sr, subtype=subtype, format=format)
     return path
 
 

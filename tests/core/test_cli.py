@@ -36,10 +36,10 @@ def test_demo_train_score_csv_ranks_planted_oddities(trained, tmp_path):
     assert rows and set(rows[0]) >= {"path", "score", "threshold", "flagged"}
     scores = [float(r["score"]) for r in rows]
     assert scores == sorted(scores, reverse=True)
-    oddities = {str(p) for p in write_demo_library(tmp_path / "again").oddities}
+    oddities = {str(p) for p in write_demo_library(tmp_path / "again", n_normal=100).oddities}
     odd_names = {p.rsplit("/", 1)[-1] for p in oddities}
-    top = {r["path"].rsplit("/", 1)[-1] for r in rows[:10]}
-    assert len(top & odd_names) >= 3  # of 5 (the click/dropout take is for signal QC to catch)
+    top = {r["path"].rsplit("/", 1)[-1] for r in rows[:8]}
+    assert len(top & odd_names) >= 4  # of 5 (the click/dropout take is for signal QC to catch)
     assert tree_hashes(lib) == before
 
 
@@ -97,13 +97,13 @@ def test_watch_prints_a_line_for_a_new_take(trained, tmp_path, capsys):
 
     def export_later():
         time.sleep(1.0)
-        tone_loop(exports / "take 1.wav.tmp")
+        tone_loop(exports / "take 1.wav.tmp", format="WAV")  # as a DAW does: temp name, then rename
         (exports / "take 1.wav.tmp").rename(exports / "take 1.wav")
 
     writer = threading.Thread(target=export_later)
     writer.start()
     assert main(["-q", "--catalog", str(cat), "watch", str(exports), "--model", str(model),
-                 "--duration", "4"]) == 0
+                 "--duration", "6"]) == 0
     writer.join()
     out = capsys.readouterr().out
     assert "take 1.wav" in out and (out.startswith("ok") or out.startswith("FLAG"))
