@@ -1,0 +1,229 @@
+"""The GUI's library job: list -> scan/embed -> (train) -> score -> map, as one generator.
+
+A thin adapter over :mod:`anomalizer_desktop.core.jobs` (Qt-free, runs in a worker thread). Besides
+``Progress`` it yields two *data* progress items the window uses to show things early:
+``Progress("listed", extra={"paths": [...]})`` right after the folders are walked (the table fills
+at once) and ``Progress("scanned", extra={"rows": [...]})`` once the catalog knows every file.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..core import jobs
+from ..core.audio.io import is_audio_path, iter_audio_files
+from ..core.catalog import Catalog, FileRecord
+from ..core.progress import CancelToken, Progress
+from .models.loop_table import LoopRow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MapData:
+    """2-D projections of the scored files (rows aligned with ``ids``)."""
+
+    ids: np.ndarray
+    latent_xy: np.ndarray | None
+    latent_variance: tuple[float, float] | None
+    embedding_xy: np.ndarray | None
+    embedding_variance: tuple[float, float] | None
+
+
+@dataclass(frozen=True)
+class AnalysisResult:
+    rows: list[LoopRow]
+    model_path: Path | None
+    detector: str = ""
+    encoder_id: str = ""
+    threshold: float | None = None
+    train_scores: np.ndarray | None = None
+    map: MapData | None = None
+    trained: bool = False
+    notices: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def pca_2d(X: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
+    """Project rows of X on their first two principal components; (xy, explained variance ratios)."""
+    X = np.asarray(X, dtype=np.float64)
+    finite = np.isfinite(X).all(axis=1)
+    xy = np.full((X.shape[0], 2), np.nan)
+    Z = X[finite]
+    if Z.shape[0] < 2:
+        xy[finite] = 0.0
+        return xy, (0.0, 0.0)
+    Z = Z - Z.mean(axis=0)
+    cov = Z.T @ Z if Z.shape[1] <= Z.shape[0] else None
+    if cov is not None:
+        vals, vecs = np.linalg.eigh(cov)
+        order = np.argsort(vals)[::-1]
+        vals, vecs = vals[order], vecs[:, order]
+        comps = vecs[:, :2]
+        total = float(vals.clip(min=0).sum()) or 1.0
+        ratios = tuple(float(v) / total for v in vals[:2].clip(min=0))
+    else:
+        _, s, vt = np.linalg.svd(Z, full_matrices=False)
+        comps = vt[:2].T
+        total = float((s ** 2).sum()) or 1.0
+        ratios = tuple(float(v) ** 2 / total for v in s[:2])
+    proj = Z @ comps
+    if proj.shape[1] < 2:
+        proj = np.column_stack([proj, np.zeros(proj.shape[0])])
+        ratios = (*ratios, 0.0)
+    xy[finite] = proj
+    return xy, (ratios[0], ratios[1])
+
+
+def row_from_record(record: FileRecord, fine: bool = False) -> LoopRow:
+    path = Path(record.path)
+    return LoopRow(record.id, str(path), path.name, path.parent.name, duration_s=record.duration_s,
+                   fine=fine, error=record.error)
+
+
+def stored_rows(files: Sequence[FileRecord], catalog: Catalog, model_path: Path) -> list[LoopRow]:
+    """Rows for ``files`` with the scores last stored for ``model_path`` (if any)."""
+    fine = catalog.fine_hashes()
+    model = catalog.get_model(model_path) if model_path.exists() else None
+    stored = catalog.scores(model.id) if model is not None else {}
+    rows = []
+    for f in files:
+        row = row_from_record(f, f.hash in fine)
+        s = stored.get(f.id)
+        if s is not None:
+            row.score, row.threshold = s.score, s.threshold
+            row.flagged = bool(s.score > s.threshold and not row.fine)
+        rows.append(row)
+    return rows
+
+
+def listed_rows(paths: Sequence[Path]) -> list[LoopRow]:
+    """Placeholder rows (negative ids) for files listed before the catalog knows them."""
+    return [LoopRow(-(i + 1), str(p), p.name, p.parent.name) for i, p in enumerate(paths)]
+
+
+def _list_paths(roots: Sequence[Path], token: CancelToken) -> list[Path]:
+    paths: list[Path] = []
+    for root in roots:
+        if root.is_dir():
+            for p in iter_audio_files(root):
+                paths.append(p)
+                if len(paths) % 2000 == 0:
+                    token.raise_if_cancelled()
+        elif root.is_file() and is_audio_path(root):
+            paths.append(root)
+    return paths
+
+
+def analyse(
+    roots: Sequence[Path | str],
+    catalog: Catalog,
+    model_path: Path,
+    encoder_name: str = "auto",
+    network: str = "AEwRES",
+    retrain: bool = False,
+    list_first: bool = False,
+    token: CancelToken | None = None,
+) -> Generator[Progress, None, AnalysisResult]:
+    """Bring every file under ``roots`` up to date: catalog, embeddings, model, scores, map.
+
+    Trains the personal model when there is none, when it was made with another encoder or on
+    other folders, or when ``retrain``; otherwise scores with the existing one. ``list_first``
+    walks the folders before anything else (a newly added library); otherwise the rows the
+    catalog already has, with their stored scores, are reported first.
+    """
+    from ..core.embedding import make_encoder
+    from ..core.errors import NotEnoughDataError
+
+    token = token or CancelToken()
+    roots = [jobs.absolute(r) for r in roots]
+    if not roots:
+        return AnalysisResult([], None)
+    if list_first:
+        paths = _list_paths(roots, token)
+        yield Progress("listed", len(paths), len(paths), f"{len(paths):,} audio files found",
+                       extra={"paths": paths})
+    else:
+        files = [f for root in roots for f in catalog.files(under=root)]
+        if files:
+            rows = stored_rows(files, catalog, model_path)
+            yield Progress("cached", len(rows), len(rows), f"{len(rows):,} files in the catalog",
+                           extra={"rows": rows})
+    notices: list[str] = []
+    yield Progress("encoder", 0, None, "loading the audio encoder")
+    encoder = make_encoder(encoder_name, notice=notices.append)
+    yield Progress("encoder", 1, 1, notices[-1] if notices else f"encoder: {encoder.name}",
+                   extra={"notices": list(notices), "encoder_id": encoder.id})
+    scanned = yield from jobs.scan(roots, catalog, encoder, token)
+    rows = stored_rows(scanned.files, catalog, model_path)
+    yield Progress("scanned", len(rows), len(rows), f"{len(rows):,} files in the catalog",
+                   extra={"rows": rows})
+
+    trained = False
+    warnings: list[str] = []
+    if retrain or _needs_training(model_path, encoder.id, roots):
+        try:
+            result = yield from jobs.train(roots, catalog, encoder, model_path, network, token=token)
+        except NotEnoughDataError as exc:
+            warnings.append(str(exc))
+            return AnalysisResult(rows, None, notices=notices, warnings=warnings)
+        warnings.extend(result.warnings)
+        trained = True
+    scored = yield from jobs.score(roots, catalog, model_path, encoder, token)
+    yield Progress("map", 0, None, "projecting the library to 2-D")
+    out_rows, map_data, detector = _finish(scored, catalog, model_path, encoder.id)
+    info = scored.model
+    return AnalysisResult(
+        out_rows, model_path, detector=str(info.detector), encoder_id=str(info.encoder_id),
+        threshold=float(info.threshold), train_scores=getattr(detector, "train_scores_", None),
+        map=map_data, trained=trained, notices=notices, warnings=warnings,
+    )
+
+
+def _needs_training(model_path: Path, encoder_id: str, roots: Sequence[Path]) -> bool:
+    from ..core.detect.persistence import read_model_info
+    from ..core.errors import AnomalizerError
+
+    if not model_path.exists():
+        return True
+    try:
+        info = read_model_info(model_path)
+    except AnomalizerError as exc:
+        log.warning("model %s unreadable (%s); retraining", model_path, exc)
+        return True
+    if info.encoder_id != encoder_id:
+        return True
+    trained_on = {str(r) for r in (info.extra or {}).get("roots", [])}
+    return trained_on != {str(r) for r in roots}
+
+
+def _finish(scored, catalog: Catalog, model_path: Path, encoder_id: str):
+    from ..core.detect.persistence import load_model
+
+    rows = []
+    for r in scored.rows:
+        if r.file_id is None:
+            continue
+        path = Path(r.path)
+        rows.append(LoopRow(r.file_id, str(path), path.name, path.parent.name,
+                            duration_s=r.duration_s, score=r.score, threshold=r.threshold,
+                            flagged=r.flagged, fine=r.fine,
+                            error=r.error if r.score is None else None))
+    detector, _info = load_model(model_path)
+    scored_ids = [r.file_id for r in rows if r.score is not None]
+    records, X = catalog.embedding_matrix(scored_ids, encoder_id)
+    if not records:
+        return rows, None, detector
+    ids = np.array([rec.id for rec in records], dtype=np.int64)
+    latent_xy = latent_var = None
+    try:
+        latent_xy, latent_var = pca_2d(detector.latent(X))
+    except Exception as exc:  # noqa: BLE001 - the raw-embedding map still works
+        log.warning("latent projection failed: %s", exc)
+    emb_xy, emb_var = pca_2d(X)
+    return rows, MapData(ids, latent_xy, latent_var, emb_xy, emb_var), detector

@@ -1,0 +1,330 @@
+"""The loop table: a model over plain rows and one column spec (filtering: :mod:`.loop_filter`).
+
+Sorting happens here, in the source model (Python's ``sorted`` on precomputed keys, ~0.1 s for
+100,000 rows), not in ``QSortFilterProxyModel``, which would call back into Python millions of
+times; the proxy forwards ``sort`` to this model.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QMimeData,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QUrl,
+)
+from PySide6.QtGui import QBrush, QColor
+
+SortRole = Qt.ItemDataRole.UserRole + 1
+RowRole = Qt.ItemDataRole.UserRole + 2  # the LoopRow itself
+FileIdRole = Qt.ItemDataRole.UserRole + 3
+
+_Index = QModelIndex | QPersistentModelIndex
+
+FLAG_COLOR = QColor("#ff6b5a")
+FLAG_BACKGROUND = QColor(255, 107, 90, 40)
+FINE_COLOR = QColor("#7fd18b")
+ERROR_COLOR = QColor("#7d8590")
+
+
+@dataclass(slots=True)
+class LoopRow:
+    """One file as the table shows it. Mutable: scores and flags are filled in as jobs finish."""
+
+    file_id: int
+    path: str
+    name: str
+    folder: str
+    duration_s: float | None = None
+    score: float | None = None
+    threshold: float | None = None
+    flagged: bool | None = None
+    fine: bool = False
+    error: str | None = None
+    reasons: str = ""
+    search_key: str = field(default="", repr=False)  # lower-case "name\nfolder", set by the model
+
+
+@dataclass(frozen=True)
+class Column:
+    """How one column shows, sorts and aligns a row."""
+
+    key: str
+    header: str
+    text: Callable[[LoopRow], str]
+    sort_key: Callable[[LoopRow], Any]  # None sorts last in both directions
+    align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+    tooltip: str = ""
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None or not math.isfinite(seconds):
+        return ""
+    minutes, sec = divmod(seconds, 60.0)
+    return f"{int(minutes)}:{sec:04.1f}"
+
+
+def format_score(score: float | None) -> str:
+    if score is None or not math.isfinite(score):
+        return ""
+    return f"{score:.4g}"
+
+
+def _flag_text(row: LoopRow) -> str:
+    if row.error:
+        return "error"
+    if row.fine:
+        return "fine"
+    return "flag" if row.flagged else ""
+
+
+def _flag_sort(row: LoopRow) -> int | None:
+    if row.flagged is None and not row.error:
+        return None
+    return 3 if row.flagged and not row.fine else (1 if row.error else (0 if row.fine else 2))
+
+
+_RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+_CENTER = Qt.AlignmentFlag.AlignCenter
+
+COLUMNS: tuple[Column, ...] = (
+    Column("flag", "Flag", _flag_text, _flag_sort, _CENTER,
+           "flag: score above the threshold; fine: you marked it as fine"),
+    Column("score", "Score", lambda r: format_score(r.score), lambda r: r.score, _RIGHT,
+           "anomaly score: higher = more unusual for this library"),
+    Column("name", "Name", lambda r: r.name, lambda r: r.name.lower()),
+    Column("folder", "Folder", lambda r: r.folder, lambda r: r.folder.lower()),
+    Column("duration", "Duration", lambda r: format_duration(r.duration_s),
+           lambda r: r.duration_s, _RIGHT),
+    Column("reasons", "Reasons", lambda r: r.reasons, lambda r: r.reasons or None),
+)
+COLUMN_INDEX = {c.key: i for i, c in enumerate(COLUMNS)}
+
+
+class LoopTableModel(QAbstractTableModel):
+    """Rows of loops; sorts itself (None last), updates scores and flags cell by cell."""
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._rows: list[LoopRow] = []
+        self._row_of: dict[int, int] | None = {}
+        self._sort: tuple[int, Qt.SortOrder] | None = None
+
+    # --- Qt interface -------------------------------------------------------------------------
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole):
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(COLUMNS):
+            if role == Qt.ItemDataRole.DisplayRole:
+                return COLUMNS[section].header
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return COLUMNS[section].tooltip or None
+        return None
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsDragEnabled
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        row = self._rows[index.row()]
+        column = COLUMNS[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return column.text(row)
+        if role == SortRole:
+            return column.sort_key(row)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if row.error:
+                return QBrush(ERROR_COLOR)
+            if column.key == "flag":
+                if row.fine:
+                    return QBrush(FINE_COLOR)
+                if row.flagged:
+                    return QBrush(FLAG_COLOR)
+            return None
+        if role == Qt.ItemDataRole.BackgroundRole:
+            if row.flagged and not row.fine and not row.error:
+                return QBrush(FLAG_BACKGROUND)
+            return None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if row.error:
+                return f"Could not be analysed: {row.error}"
+            if column.key in ("name", "folder"):
+                return row.path
+            if column.key in ("score", "flag") and row.score is not None and row.threshold is not None:
+                verdict = "above" if row.score > row.threshold else "below"
+                return f"score {row.score:.4g} is {verdict} the threshold {row.threshold:.4g}"
+            return None
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return column.align
+        if role == RowRole:
+            return row
+        if role == FileIdRole:
+            return row.file_id
+        return None
+
+    def mimeTypes(self) -> list[str]:  # noqa: N802 - Qt name
+        return ["text/uri-list"]
+
+    def mimeData(self, indexes) -> QMimeData:  # noqa: N802 - Qt name
+        """File URLs of the dragged rows, so a DAW or file manager receives the files."""
+        rows = sorted({i.row() for i in indexes if i.isValid()})
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(self._rows[r].path) for r in rows])
+        return mime
+
+    def supportedDragActions(self) -> Qt.DropAction:  # noqa: N802 - Qt name
+        return Qt.DropAction.CopyAction
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Stable sort by the column's sort key; rows whose key is None go last either way."""
+        if not 0 <= column < len(COLUMNS):
+            return
+        self._sort = (column, order)
+        new_order = self._sorted_order(column, order)
+        self.layoutAboutToBeChanged.emit()
+        old_to_new = [0] * len(new_order)
+        for new, old in enumerate(new_order):
+            old_to_new[old] = new
+        self._rows = [self._rows[i] for i in new_order]
+        self._row_of = None
+        persistent = self.persistentIndexList()
+        self.changePersistentIndexList(
+            persistent,
+            [self.index(old_to_new[p.row()], p.column()) if p.isValid() else QModelIndex()
+             for p in persistent],
+        )
+        self.layoutChanged.emit()
+
+    def _sorted_order(self, column: int, order: Qt.SortOrder) -> list[int]:
+        key = COLUMNS[column].sort_key
+        keyed = [(key(r), i) for i, r in enumerate(self._rows)]
+        # "k != k" is True only for NaN; NaN and None both go last.
+        present = [t for t in keyed if t[0] is not None and t[0] == t[0]]
+        missing = [i for k, i in keyed if k is None or k != k]
+        present.sort(key=_first, reverse=order == Qt.SortOrder.DescendingOrder)
+        return [i for _, i in present] + missing
+
+    # --- Rows -----------------------------------------------------------------------------------
+    @property
+    def rows(self) -> Sequence[LoopRow]:
+        return self._rows
+
+    @property
+    def sort_state(self) -> tuple[int, Qt.SortOrder] | None:
+        return self._sort
+
+    def set_rows(self, rows: Iterable[LoopRow]) -> None:
+        """Replace every row (model reset), keeping the current sort."""
+        self.beginResetModel()
+        self._rows = list(rows)
+        for r in self._rows:
+            r.search_key = f"{r.name}\n{r.folder}".lower()
+        if self._sort is not None:
+            self._rows = [self._rows[i] for i in self._sorted_order(*self._sort)]
+        self._row_of = None
+        self.endResetModel()
+
+    def resort(self) -> None:
+        """Apply the current sort again (after scores arrived)."""
+        if self._sort is not None:
+            self.sort(*self._sort)
+
+    def row_for_id(self, file_id: int) -> int | None:
+        return self._index_of().get(file_id)
+
+    def row_at(self, row: int) -> LoopRow:
+        return self._rows[row]
+
+    def update_scores(self, scores: dict[int, tuple[float | None, float | None, bool | None]]) -> int:
+        """Set ``file_id -> (score, threshold, flagged)``; emits dataChanged for changed cells only.
+
+        Returns how many rows changed. Does not re-sort (call :meth:`resort` when a batch is done,
+        so rows don't jump under the user's cursor while scores trickle in).
+        """
+        changed: list[int] = []
+        for file_id, (score, threshold, flagged) in scores.items():
+            r = self._index_of().get(file_id)
+            if r is None:
+                continue
+            row = self._rows[r]
+            if row.score == score and row.threshold == threshold and row.flagged == flagged:
+                continue
+            row.score, row.threshold, row.flagged = score, threshold, flagged
+            changed.append(r)
+        self._emit_rows_changed(changed, ("flag", "score"))
+        return len(changed)
+
+    def apply_threshold(self, threshold: float) -> int:
+        """Re-flag every scored row against a new threshold (sensitivity change, no retraining)."""
+        changed: list[int] = []
+        for r, row in enumerate(self._rows):
+            if row.score is None:
+                continue
+            flagged = row.score > threshold
+            if row.flagged != flagged or row.threshold != threshold:
+                row.flagged, row.threshold = flagged, threshold
+                changed.append(r)
+        self._emit_rows_changed(changed, ("flag", "score"))
+        return len(changed)
+
+    def set_fine(self, file_id: int, fine: bool) -> None:
+        r = self._index_of().get(file_id)
+        if r is not None and self._rows[r].fine != fine:
+            self._rows[r].fine = fine
+            self._emit_rows_changed([r], ("flag",))
+
+    def set_reasons(self, file_id: int, reasons: str) -> None:
+        r = self._index_of().get(file_id)
+        if r is not None and self._rows[r].reasons != reasons:
+            self._rows[r].reasons = reasons
+            self._emit_rows_changed([r], ("reasons",))
+
+    def flagged_count(self) -> int:
+        return sum(1 for r in self._rows if r.flagged and not r.fine)
+
+    def _index_of(self) -> dict[int, int]:
+        """file_id -> row, rebuilt lazily after a reset or a sort."""
+        if self._row_of is None:
+            self._row_of = {r.file_id: i for i, r in enumerate(self._rows)}
+        return self._row_of
+
+    def _emit_rows_changed(self, rows: list[int], keys: Sequence[str]) -> None:
+        """One dataChanged per contiguous run of rows (one overall range if there are very many)."""
+        if not rows:
+            return
+        cols = sorted(COLUMN_INDEX[k] for k in keys)
+        first_col, last_col = cols[0], cols[-1]
+        # Row backgrounds change with the flag, so whole rows are repainted when the flag changes.
+        if "flag" in keys:
+            first_col, last_col = 0, len(COLUMNS) - 1
+        rows = sorted(set(rows))
+        runs: list[tuple[int, int]] = []
+        start = prev = rows[0]
+        for r in rows[1:]:
+            if r != prev + 1:
+                runs.append((start, prev))
+                start = r
+            prev = r
+        runs.append((start, prev))
+        if len(runs) > 256:
+            runs = [(rows[0], rows[-1])]
+        for a, b in runs:
+            self.dataChanged.emit(self.index(a, first_col), self.index(b, last_col))
+
+
+def _first(pair: tuple) -> Any:
+    return pair[0]

@@ -1,0 +1,1 @@
+"""Plot and list widgets of the GUI."""

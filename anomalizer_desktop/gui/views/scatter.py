@@ -1,0 +1,261 @@
+"""2-D map of the library: colour = anomaly score, flagged points ringed, hover names, click selects.
+
+Fast with 100,000 points: points are split into a few colour groups, each one ScatterPlotItem fed
+with plain arrays (no per-point brushes, no SpotItem objects). Hover and click picking is a
+vectorised nearest-point search in pixel space done here, not pyqtgraph's per-spot machinery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Signal, Slot
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+N_COLOURS = 24
+PICK_RADIUS_PX = 8.0
+POINT_SIZE = 6
+UNSCORED_COLOUR = "#6b7280"
+FLAG_RING = "#ff5252"
+SELECT_RING = "#ffd54f"
+# Cool below the threshold, warm above it: the colour alone tells which side a point is on.
+_STOPS = [(0.0, "#3f6fd8"), (0.3, "#3fb6c9"), (0.6, "#c9d45c"), (0.8, "#ff9f43"), (1.0, "#ff3b3b")]
+THRESHOLD_POS = 0.6  # where the threshold sits on the colour scale
+SPACES = {"latent": "Model latent space", "embedding": "Raw embedding space"}
+
+
+def score_to_unit(scores: np.ndarray, threshold: float | None) -> np.ndarray:
+    """Map scores to [0, 1]: below the threshold -> [0, 0.6), above -> [0.6, 1]. NaN stays NaN."""
+    s = np.asarray(scores, dtype=np.float64)
+    finite = s[np.isfinite(s)]
+    if finite.size == 0:
+        return np.full(s.shape, np.nan)
+    lo = float(np.percentile(finite, 1))
+    hi = float(np.percentile(finite, 99.5))
+    thr = float(threshold) if threshold is not None and np.isfinite(threshold) else float(np.median(finite))
+    lo = min(lo, thr - 1e-12)
+    hi = max(hi, thr + 1e-12)
+    below = THRESHOLD_POS * (s - lo) / (thr - lo)
+    above = THRESHOLD_POS + (1 - THRESHOLD_POS) * (s - thr) / (hi - thr)
+    with np.errstate(invalid="ignore"):
+        out = np.where(s <= thr, below, above)
+    return np.clip(out, 0.0, 1.0)
+
+
+class ScatterMapView(QWidget):
+    """The library map. ``set_points`` draws; ``pointClicked(file_id)`` reports a click."""
+
+    pointClicked = Signal(int)
+    pointHovered = Signal(int)  # -1 when the cursor leaves all points
+    spaceChanged = Signal(str)  # "latent" | "embedding"
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plot = pg.PlotWidget()
+        self.plot.setMenuEnabled(False)
+        self.plot.showGrid(x=True, y=True, alpha=0.1)
+        self.plot.setAspectLocked(False)
+        for axis in ("bottom", "left"):
+            self.plot.getAxis(axis).enableAutoSIPrefix(False)
+        cmap = pg.ColorMap([p for p, _ in _STOPS], [c for _, c in _STOPS])
+        self._colours = [cmap.map(i / (N_COLOURS - 1), mode="qcolor") for i in range(N_COLOURS)]
+        self._groups: list[pg.ScatterPlotItem] = []
+        for i, colour in enumerate([pg.mkColor(UNSCORED_COLOUR), *self._colours]):
+            item = pg.ScatterPlotItem(size=POINT_SIZE, pen=None, brush=pg.mkBrush(colour),
+                                      pxMode=True, useCache=True, hoverable=False)
+            item.setZValue(i)  # higher scores drawn on top
+            self.plot.addItem(item)
+            self._groups.append(item)
+        self.flag_item = pg.ScatterPlotItem(size=POINT_SIZE + 6, pen=pg.mkPen(FLAG_RING, width=1.5),
+                                            brush=None, pxMode=True, symbol="o")
+        self.flag_item.setZValue(N_COLOURS + 2)
+        self.select_item = pg.ScatterPlotItem(size=POINT_SIZE + 12, pen=pg.mkPen(SELECT_RING, width=2.5),
+                                              brush=None, pxMode=True, symbol="o")
+        self.select_item.setZValue(N_COLOURS + 3)
+        self.hover_label = pg.TextItem("", color="#e6e6e6", fill=pg.mkBrush(20, 22, 26, 220),
+                                       anchor=(0, 1))
+        self.hover_label.setZValue(N_COLOURS + 4)
+        self.hover_label.hide()
+        for item in (self.flag_item, self.select_item):
+            self.plot.addItem(item)
+        self.plot.addItem(self.hover_label, ignoreBounds=True)
+
+        self.space_box = QComboBox()
+        for key, text in SPACES.items():
+            self.space_box.addItem(text, key)
+        self.space_box.setToolTip("Project the model's latent space or the raw encoder embeddings")
+        self.space_box.currentIndexChanged.connect(self._on_space_changed)
+        self.info = QLabel("")
+        self.info.setWordWrap(True)
+        top = QHBoxLayout()
+        top.addWidget(self.info, 1)
+        top.addWidget(self.space_box)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.plot, 1)
+
+        self._xy = np.zeros((0, 2))
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._scores = np.zeros(0)
+        self._row_of: dict[int, int] = {}
+        self._name_of: Callable[[int], str] | None = None
+        self._hovered = -1
+        scene = self.plot.scene()
+        scene.sigMouseMoved.connect(self._on_mouse_moved)
+        scene.sigMouseClicked.connect(self._on_mouse_clicked)
+        self.clear("No map yet: scan and train to see the library in 2-D")
+
+    # --- public API -------------------------------------------------------------------------
+    def set_points(
+        self,
+        xy: np.ndarray,
+        scores: np.ndarray,
+        flagged: np.ndarray,
+        ids: np.ndarray,
+        threshold: float | None,
+        explained_variance: tuple[float, ...] | None = None,
+        title: str = "",
+        name_of: Callable[[int], str] | None = None,
+    ) -> None:
+        """Draw N points. ``scores`` may hold NaN (unscored, grey); ``ids`` are file ids."""
+        xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+        n = xy.shape[0]
+        scores = np.asarray(scores, dtype=np.float64).reshape(n)
+        flagged = np.asarray(flagged, dtype=bool).reshape(n)
+        self._xy, self._scores = xy, scores
+        self._ids = np.asarray(ids, dtype=np.int64).reshape(n)
+        self._row_of = {int(fid): i for i, fid in enumerate(self._ids)}
+        self._name_of = name_of
+        unit = score_to_unit(scores, threshold)
+        group = np.where(np.isfinite(unit), 1 + np.rint(unit * (N_COLOURS - 1)), 0).astype(np.int64)
+        order = np.argsort(group, kind="stable")
+        bounds = np.searchsorted(group[order], np.arange(len(self._groups) + 1))
+        for g, item in enumerate(self._groups):
+            members = order[bounds[g]:bounds[g + 1]]
+            item.setData(x=xy[members, 0], y=xy[members, 1])
+        self.flag_item.setData(x=xy[flagged, 0], y=xy[flagged, 1])
+        self.select_item.setData(x=[], y=[])
+        self.hover_label.hide()
+        self._hovered = -1
+        labels = ("component 1", "component 2")
+        if explained_variance is not None and len(explained_variance) >= 2:
+            labels = tuple(f"PC{i + 1} ({100 * v:.1f} % of variance)"
+                           for i, v in enumerate(explained_variance[:2]))
+        self.plot.setLabel("bottom", labels[0])
+        self.plot.setLabel("left", labels[1])
+        n_flagged = int(flagged.sum())
+        thr = f"{threshold:.4g}" if threshold is not None else "n/a"
+        head = f"<b>{title}</b> — " if title else ""
+        self.info.setText(
+            f"{head}{n:,} files · colour = anomaly score (warm = above threshold {thr}) · "
+            f"<span style='color:{FLAG_RING}'>ringed</span> = flagged ({n_flagged:,})"
+        )
+        self.plot.enableAutoRange()
+        if n:
+            self.plot.autoRange()
+
+    def clear(self, message: str = "") -> None:
+        self.set_points(np.zeros((0, 2)), np.zeros(0), np.zeros(0, bool), np.zeros(0), None)
+        self.info.setText(message)
+
+    def set_space(self, key: str) -> None:
+        """Show which space is projected (does not emit spaceChanged)."""
+        i = self.space_box.findData(key)
+        if i >= 0:
+            self.space_box.blockSignals(True)
+            self.space_box.setCurrentIndex(i)
+            self.space_box.blockSignals(False)
+
+    @property
+    def space(self) -> str:
+        return str(self.space_box.currentData())
+
+    def select(self, file_id: int | None) -> None:
+        """Ring the point of ``file_id`` (None or unknown clears the ring)."""
+        i = self._row_of.get(int(file_id)) if file_id is not None else None
+        if i is None:
+            self.select_item.setData(x=[], y=[])
+        else:
+            self.select_item.setData(x=[self._xy[i, 0]], y=[self._xy[i, 1]])
+
+    def point_count(self) -> int:
+        return int(sum(len(item.data) for item in self._groups))
+
+    def position_of(self, file_id: int) -> tuple[float, float] | None:
+        i = self._row_of.get(int(file_id))
+        return None if i is None else (float(self._xy[i, 0]), float(self._xy[i, 1]))
+
+    def pick(self, view_pos: QPointF, radius_px: float = PICK_RADIUS_PX) -> int | None:
+        """Index of the point nearest to ``view_pos`` within ``radius_px`` pixels (ties: highest score)."""
+        if self._xy.shape[0] == 0:
+            return None
+        px_w, px_h = self.plot.getViewBox().viewPixelSize()
+        if not px_w or not px_h:
+            return None
+        dx = (self._xy[:, 0] - view_pos.x()) / px_w
+        dy = (self._xy[:, 1] - view_pos.y()) / px_h
+        d2 = dx * dx + dy * dy
+        i = int(np.argmin(d2))
+        if d2[i] > radius_px * radius_px:
+            return None
+        close = np.flatnonzero(d2 <= max(d2[i], 4.0))
+        if close.size > 1:
+            s = np.nan_to_num(self._scores[close], nan=-np.inf)
+            i = int(close[np.argmax(s)])
+        return i
+
+    # --- mouse ------------------------------------------------------------------------------
+    def _scene_to_view(self, scene_pos: QPointF) -> QPointF | None:
+        vb = self.plot.getViewBox()
+        if not vb.sceneBoundingRect().contains(scene_pos):
+            return None
+        return vb.mapSceneToView(scene_pos)
+
+    @Slot(object)
+    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        pos = self._scene_to_view(scene_pos)
+        i = self.pick(pos) if pos is not None else None
+        i = -1 if i is None else i
+        if i == self._hovered:
+            return
+        self._hovered = i
+        if i < 0:
+            self.hover_label.hide()
+            self.pointHovered.emit(-1)
+            return
+        fid = int(self._ids[i])
+        self.hover_label.setText(self.describe(i))
+        self.hover_label.setPos(self._xy[i, 0], self._xy[i, 1])
+        self.hover_label.show()
+        self.pointHovered.emit(fid)
+
+    def describe(self, i: int) -> str:
+        fid = int(self._ids[i])
+        name = self._name_of(fid) if self._name_of else f"file {fid}"
+        score = self._scores[i]
+        return f"{name}\nscore {score:.4g}" if np.isfinite(score) else f"{name}\nnot scored"
+
+    @Slot(object)
+    def _on_mouse_clicked(self, event) -> None:
+        if event.button() != pg.QtCore.Qt.MouseButton.LeftButton:
+            return
+        pos = self._scene_to_view(event.scenePos())
+        i = self.pick(pos) if pos is not None else None
+        if i is None:
+            return
+        event.accept()
+        fid = int(self._ids[i])
+        self.select(fid)
+        self.pointClicked.emit(fid)
+
+    @Slot(int)
+    def _on_space_changed(self, _index: int) -> None:
+        self.spaceChanged.emit(self.space)
+
+
+def group_sizes(view: ScatterMapView) -> Sequence[int]:
+    """Points per colour group (unscored first); for tests and diagnostics."""
+    return [len(item.data) for item in view._groups]  # noqa: SLF001

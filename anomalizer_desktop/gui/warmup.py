@@ -1,0 +1,46 @@
+"""Warm up the heavy libraries in a worker right after start-up.
+
+Importing torch (and its optimiser machinery) and librosa's first JIT compilations hold the GIL
+for up to ~0.7 s at a time. Done in the first job, that shows as stutters while the user works;
+done once at start-up, while the window appears, the first real scan runs without them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+
+import numpy as np
+from PySide6.QtCore import QObject
+
+from .workers import JobRunner, call_job, start_job
+
+log = logging.getLogger(__name__)
+
+MODULES = ("torch", "torch.optim", "torch._dynamo", "sklearn.decomposition", "librosa")
+
+
+def warm_up() -> list[str]:
+    """Import the heavy modules and run the offline encoder once; returns what was warmed."""
+    done = []
+    for name in MODULES:
+        try:
+            importlib.import_module(name)
+            done.append(name)
+        except Exception as exc:  # noqa: BLE001 - warming is best effort
+            log.debug("warm-up: %s not imported (%s)", name, exc)
+    try:
+        from ..core.embedding import make_encoder
+
+        noise = np.random.default_rng(0).normal(0.0, 0.1, 48_000).astype(np.float32)
+        make_encoder("spectral").encode([noise])
+        done.append("spectral-encoder")
+    except Exception as exc:  # noqa: BLE001
+        log.debug("warm-up: spectral encoder failed (%s)", exc)
+    return done
+
+
+def start_warm_up(parent: QObject) -> JobRunner:
+    runner = JobRunner(call_job(warm_up), name="warm-up")
+    start_job(runner, parent)
+    return runner

@@ -1,0 +1,246 @@
+"""Watch folders and the "New takes" list: finished exports are scored at once and flagged.
+
+:class:`WatchController` owns the core :class:`FolderWatcher` (its callbacks run on the watcher's
+thread and only emit a Qt signal) and scores each finished file in a worker with the personal
+model and the encoder it was trained with (both loaded once, then reused). :class:`NewTakesPanel`
+shows the watch folders and the scored takes, newest first.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..core.errors import AnomalizerError
+from .workers import JobRunner, call_job, start_job
+
+log = logging.getLogger(__name__)
+MAX_TAKES = 200
+
+
+@dataclass(frozen=True)
+class Take:
+    path: str
+    score: float | None
+    threshold: float
+    flagged: bool | None
+    error: str | None
+
+
+class _Scorer:
+    """Model + encoder for one model file, loaded on first use (in a worker thread)."""
+
+    def __init__(self, model_path: Path) -> None:
+        self.model_path = model_path
+        self._loaded: tuple | None = None
+        self._mtime = None
+
+    def score(self, path: str, threshold: float | None) -> Take:
+        from ..core import jobs
+
+        if not self.model_path.exists():
+            return Take(path, None, float("nan"), None, "no model yet: analyse a library first")
+        mtime = self.model_path.stat().st_mtime_ns
+        if self._loaded is None or mtime != self._mtime:
+            from ..core.detect.persistence import load_model
+            from ..core.embedding import encoder_for_id
+
+            detector, info = load_model(self.model_path)
+            self._loaded = (detector, info, encoder_for_id(info.encoder_id))
+            self._mtime = mtime
+        detector, info, encoder = self._loaded
+        thr = float(threshold) if threshold is not None else float(info.threshold)
+        scored = jobs.score_file(Path(path), encoder, detector, thr)
+        return Take(path, scored.score, thr, scored.flagged, scored.error)
+
+
+class WatchController(QObject):
+    """Watches folders; emits ``takeScored(Take)`` for each finished, scored file."""
+
+    fileReady = Signal(str)  # emitted from the watcher thread; delivered queued
+    watchError = Signal(str, str)
+    takeScored = Signal(object)
+
+    def __init__(self, model_path: Path, threshold_fn, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        from ..core.watch.watcher import FolderWatcher
+
+        self._threshold_fn = threshold_fn
+        self._scorer = _Scorer(model_path)
+        self._queue: deque[str] = deque()
+        self._busy: JobRunner | None = None
+        self.watcher = FolderWatcher([], self._on_ready_thread, on_error=self._on_error_thread)
+        self.fileReady.connect(self._enqueue)
+
+    # Called on the watcher's thread: only emit signals.
+    def _on_ready_thread(self, path: Path) -> None:
+        self.fileReady.emit(str(path))
+
+    def _on_error_thread(self, path: Path, reason: str) -> None:
+        self.watchError.emit(str(path), reason)
+
+    def folders(self) -> list[str]:
+        return [str(f) for f in self.watcher.folders]
+
+    def add_folder(self, folder: str) -> None:
+        """Watch ``folder`` (raises AnomalizerError with a message when it cannot be watched)."""
+        self.watcher.add_folder(folder)
+        if not self.watcher.running:
+            self.watcher.start()
+
+    def remove_folder(self, folder: str) -> None:
+        self.watcher.remove_folder(folder)
+
+    def stop(self) -> None:
+        self.watcher.stop()
+        self._queue.clear()
+
+    @Slot(str)
+    def _enqueue(self, path: str) -> None:
+        self._queue.append(path)
+        self._next()
+
+    def _next(self) -> None:
+        if self._busy is not None or not self._queue:
+            return
+        path = self._queue.popleft()
+        runner = JobRunner(call_job(self._scorer.score, path, self._threshold_fn()), name="take")
+        runner.succeeded.connect(self._on_scored)
+        runner.failed.connect(self._on_failed)
+        runner.finished.connect(self._on_finished)
+        self._busy = runner
+        self._busy_path = path
+        start_job(runner, self)
+
+    @Slot(object)
+    def _on_scored(self, take: Take) -> None:
+        self.takeScored.emit(take)
+
+    @Slot(str, str)
+    def _on_failed(self, message: str, _tb: str) -> None:
+        self.takeScored.emit(Take(self._busy_path, None, float("nan"), None, message))
+
+    @Slot()
+    def _on_finished(self) -> None:
+        self._busy = None
+        self._next()
+
+
+class NewTakesPanel(QWidget):
+    """Watch-folder list and the newest scored takes; ``takeActivated(path)`` on click."""
+
+    takeActivated = Signal(str)
+    foldersChanged = Signal(list)
+
+    def __init__(self, controller: WatchController, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.controller = controller
+        self.folders = QListWidget()
+        self.folders.setMaximumHeight(90)
+        self.folders.setToolTip("Folders watched for new takes (e.g. your DAW's bounce folder)")
+        add = QPushButton("Watch folder…")
+        add.clicked.connect(self.choose_folder)
+        self.remove_button = QPushButton("Stop watching")
+        self.remove_button.clicked.connect(self._on_remove)
+        self.remove_button.setEnabled(False)
+        self.takes = QListWidget()
+        self.takes.setToolTip("Newest first. Click to audition.")
+        self.takes.itemActivated.connect(self._on_item)
+        self.takes.itemClicked.connect(self._on_item)
+        self.message = QLabel("")
+        self.message.setWordWrap(True)
+        buttons = QHBoxLayout()
+        buttons.addWidget(add)
+        buttons.addWidget(self.remove_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(QLabel("Watch folders"))
+        layout.addWidget(self.folders)
+        layout.addLayout(buttons)
+        layout.addWidget(QLabel("New takes"))
+        layout.addWidget(self.takes, 1)
+        layout.addWidget(self.message)
+        controller.takeScored.connect(self.add_take)
+        controller.watchError.connect(self._on_watch_error)
+
+    def set_folders(self, folders: list[str]) -> None:
+        """Start watching ``folders`` (restored settings); unusable ones are reported, not fatal."""
+        for folder in folders:
+            self.add_folder(folder, announce=False)
+
+    @Slot()
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Watch a folder for new takes")
+        if folder:
+            self.add_folder(folder)
+
+    def add_folder(self, folder: str, announce: bool = True) -> bool:
+        try:
+            self.controller.add_folder(folder)
+        except AnomalizerError as exc:
+            self.message.setText(f"Cannot watch {folder}: {exc}")
+            return False
+        self._refresh_folders()
+        if announce:
+            self.message.setText(f"Watching {folder}; new exports are scored as they finish.")
+        return True
+
+    @Slot()
+    def _on_remove(self) -> None:
+        item = self.folders.currentItem()
+        if item is not None:
+            self.controller.remove_folder(item.text())
+            self._refresh_folders()
+
+    def _refresh_folders(self) -> None:
+        self.folders.clear()
+        folders = self.controller.folders()
+        self.folders.addItems(folders)
+        self.remove_button.setEnabled(bool(folders))
+        self.foldersChanged.emit(folders)
+
+    @Slot(object)
+    def add_take(self, take: Take) -> None:
+        name = Path(take.path).name
+        if take.error:
+            text, colour = f"{name} — {take.error}", QColor("#8b949e")
+        elif take.flagged:
+            text, colour = f"⚑ {name} — score {take.score:.4g} (above {take.threshold:.4g})", QColor("#ff6b5a")
+        else:
+            text, colour = f"{name} — score {take.score:.4g}", None
+        item = QListWidgetItem(text)
+        item.setData(Qt.ItemDataRole.UserRole, take)
+        item.setToolTip(take.path)
+        if colour is not None:
+            item.setForeground(QBrush(colour))
+        self.takes.insertItem(0, item)
+        while self.takes.count() > MAX_TAKES:
+            self.takes.takeItem(self.takes.count() - 1)
+
+    def take_at(self, row: int) -> Take:
+        return self.takes.item(row).data(Qt.ItemDataRole.UserRole)
+
+    @Slot(QListWidgetItem)
+    def _on_item(self, item: QListWidgetItem) -> None:
+        take = item.data(Qt.ItemDataRole.UserRole)
+        if take is not None and not take.error:
+            self.takeActivated.emit(take.path)
+
+    @Slot(str, str)
+    def _on_watch_error(self, path: str, reason: str) -> None:
+        self.message.setText(f"{Path(path).name}: {reason}")

@@ -1,0 +1,144 @@
+"""Builds the main window's widgets and wires their signals to the window's slots."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QDockWidget,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .audition import AuditionController
+from .job_status import JobStatusWidget
+from .library_panel import LibraryPanel
+from .models.loop_filter import LoopFilterProxy
+from .models.loop_table import COLUMN_INDEX, LoopTableModel
+from .notifications import Notifier
+from .player_bar import PlayerBar
+from .views.histogram import ScoreHistogramView
+from .views.scatter import ScatterMapView
+from .views.waveform import WaveformView
+from .watch_panel import NewTakesPanel, WatchController
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+
+def build(w: MainWindow, player) -> None:
+    """Create every widget of ``w`` as attributes (``w.table``, ``w.scatter``, ...)."""
+    w.model = LoopTableModel(w)
+    w.proxy = LoopFilterProxy(w)
+    w.proxy.setSourceModel(w.model)
+    w.table = QTableView()
+    w.table.setModel(w.proxy)
+    w.table.setSortingEnabled(True)
+    w.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    w.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+    w.table.setDragEnabled(True)
+    w.table.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+    w.table.setAlternatingRowColors(True)
+    w.table.setWordWrap(False)
+    w.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+    vh = w.table.verticalHeader()
+    vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    vh.setDefaultSectionSize(22)
+    vh.hide()
+    hh = w.table.horizontalHeader()
+    hh.setSectionResizeMode(COLUMN_INDEX["name"], QHeaderView.ResizeMode.Stretch)
+    for key, width in (("flag", 52), ("score", 80), ("folder", 140), ("duration", 70)):
+        w.table.setColumnWidth(COLUMN_INDEX[key], width)
+    w.table.sortByColumn(COLUMN_INDEX["score"], Qt.SortOrder.DescendingOrder)
+    w.table.selectionModel().currentRowChanged.connect(w._on_current_row)
+
+    w.filter_edit = QLineEdit()
+    w.filter_edit.setPlaceholderText("Filter by name or folder  (Ctrl+F)")
+    w.filter_edit.setClearButtonEnabled(True)
+    w.filter_edit.textChanged.connect(w.proxy.set_text)
+    w.filter_edit.textChanged.connect(w._update_counts)
+    w.filter_edit.installEventFilter(w)
+    w.flagged_only = QCheckBox("Flagged only")
+    w.flagged_only.toggled.connect(w.proxy.set_flagged_only)
+    w.flagged_only.toggled.connect(w._update_counts)
+    w.counts = QLabel("")
+    bar = QHBoxLayout()
+    bar.addWidget(w.filter_edit, 1)
+    bar.addWidget(w.flagged_only)
+    bar.addWidget(w.counts)
+
+    w.audition = AuditionController(player, w)
+    w.player_bar = PlayerBar(w.audition)
+    w.waveform = WaveformView()
+    w.waveform.set_player(player)
+    w.waveform.seekRequested.connect(w.audition.seek)
+    w.audition.loaded.connect(w._on_audio_loaded)
+    w.audition.loadFailed.connect(w._on_audio_failed)
+
+    table_box = QWidget()
+    tl = QVBoxLayout(table_box)
+    tl.setContentsMargins(0, 0, 0, 0)
+    tl.addLayout(bar)
+    tl.addWidget(w.table, 1)
+    audio_box = QWidget()
+    al = QVBoxLayout(audio_box)
+    al.setContentsMargins(0, 0, 0, 0)
+    al.addWidget(w.waveform, 1)
+    al.addWidget(w.player_bar)
+    w.left_split = QSplitter(Qt.Orientation.Vertical)
+    w.left_split.addWidget(table_box)
+    w.left_split.addWidget(audio_box)
+    w.left_split.setSizes([520, 200])
+
+    w.scatter = ScatterMapView()
+    w.scatter.pointClicked.connect(w.select_file)
+    w.scatter.spaceChanged.connect(w._update_map)
+    w.histogram = ScoreHistogramView()
+    w.histogram.thresholdChanged.connect(w._on_threshold_changed)
+    w.tabs = QTabWidget()
+    w.tabs.addTab(w.scatter, "Map")
+    w.tabs.addTab(w.histogram, "Scores")
+    w.main_split = QSplitter(Qt.Orientation.Horizontal)
+    w.main_split.addWidget(w.left_split)
+    w.main_split.addWidget(w.tabs)
+    w.main_split.setSizes([700, 500])
+    w.setCentralWidget(w.main_split)
+
+    w.library_panel = LibraryPanel()
+    w.library_panel.addRequested.connect(w.add_library)
+    w.library_panel.removeRequested.connect(w.remove_library)
+    w.library_panel.rescanRequested.connect(w.rescan)
+    dock = QDockWidget("Libraries", w)
+    dock.setObjectName("librariesDock")
+    dock.setWidget(w.library_panel)
+    w.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
+    w.library_dock = dock
+
+    w.watch = WatchController(w.model_path, w._current_threshold, w)
+    w.takes_panel = NewTakesPanel(w.watch)
+    w.takes_panel.takeActivated.connect(w._on_take_activated)
+    w.takes_panel.foldersChanged.connect(w._on_watch_folders_changed)
+    w.watch.takeScored.connect(w._on_take_scored)
+    w.takes_dock = QDockWidget("New takes", w)
+    w.takes_dock.setObjectName("takesDock")
+    w.takes_dock.setWidget(w.takes_panel)
+    w.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, w.takes_dock)
+    w.notifier = Notifier(w)
+
+    w.encoder_status = QLabel("")
+    w.encoder_status.setObjectName("weightsStatus")
+    w.job_status = JobStatusWidget()
+    w.job_status.cancelRequested.connect(w.cancel_job)
+    w.statusBar().addWidget(w.encoder_status, 1)
+    w.statusBar().addPermanentWidget(w.job_status)
+    w._update_counts()

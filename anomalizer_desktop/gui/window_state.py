@@ -1,0 +1,49 @@
+"""Window state and settings persisted with QSettings (geometry, docks, splitters, audition)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QByteArray
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+
+def restore(w: MainWindow) -> None:
+    s = w.settings
+    geometry = s.value("window/geometry")
+    if isinstance(geometry, QByteArray):
+        w.restoreGeometry(geometry)
+    else:
+        w.resize(1280, 800)
+    state = s.value("window/state")
+    if isinstance(state, QByteArray):
+        w.restoreState(state)
+    for name in ("main_split", "left_split"):
+        value = s.value(f"window/{name}")
+        if isinstance(value, QByteArray):
+            getattr(w, name).restoreState(value)
+    libs = s.value("libraries", []) or []
+    libs = [libs] if isinstance(libs, str) else list(libs)
+    w.library_panel.set_libraries(libs)
+    w.player_bar.autoplay_button.setChecked(s.value("autoplay", True, type=bool))
+    w.player_bar.set_loop(s.value("loop", False, type=bool))
+    w.player_bar.set_volume_percent(int(s.value("volume", 80)))
+    w.scatter.set_space(str(s.value("map_space", "latent")))
+    watched = s.value("watch_folders", []) or []
+    w.takes_panel.set_folders([watched] if isinstance(watched, str) else list(watched))
+    w._update_counts()  # noqa: SLF001
+
+
+def save(w: MainWindow) -> None:
+    s = w.settings
+    s.setValue("window/geometry", w.saveGeometry())
+    s.setValue("window/state", w.saveState())
+    s.setValue("window/main_split", w.main_split.saveState())
+    s.setValue("window/left_split", w.left_split.saveState())
+    s.setValue("autoplay", w.player_bar.autoplay)
+    s.setValue("loop", w.player_bar.loop_button.isChecked())
+    s.setValue("volume", w.player_bar.volume.value())
+    s.setValue("map_space", w.scatter.space)
+    s.sync()

@@ -1,0 +1,226 @@
+"""LoopTableModel + LoopFilterProxy: model sanity, sorting by score, filters, live re-flagging."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from PySide6.QtCore import QPersistentModelIndex, Qt
+from PySide6.QtWidgets import QTableView
+
+from anomalizer_desktop.gui.models.loop_filter import LoopFilterProxy
+from anomalizer_desktop.gui.models.loop_table import (
+    COLUMN_INDEX,
+    FileIdRole,
+    LoopRow,
+    LoopTableModel,
+    SortRole,
+)
+
+SCORE = COLUMN_INDEX["score"]
+DESC = Qt.SortOrder.DescendingOrder
+ASC = Qt.SortOrder.AscendingOrder
+
+
+def make_rows() -> list[LoopRow]:
+    spec = [
+        (1, "Kick Loop 01.wav", "drums", 0.5, False),
+        (2, "bass_groove.wav", "bass", 3.0, True),
+        (3, "Pad Wash.flac", "synth/pads", None, None),  # not scored yet
+        (4, "broken.wav", "drums", None, None),
+        (5, "Bass Riff 2.aiff", "bass", 1.2, False),
+        (6, "glitch.wav", "fx", 7.5, True),
+    ]
+    rows = []
+    for fid, name, folder, score, flagged in spec:
+        rows.append(LoopRow(fid, f"/lib/{folder}/{name}", name, folder, duration_s=4.0 + fid,
+                            score=score, threshold=2.0 if score is not None else None,
+                            flagged=flagged, error="cannot decode" if fid == 4 else None))
+    return rows
+
+
+@pytest.fixture
+def models(qtbot):
+    model = LoopTableModel()
+    proxy = LoopFilterProxy()
+    proxy.setSourceModel(model)
+    model.set_rows(make_rows())
+    return model, proxy
+
+
+def ids(proxy) -> list[int]:
+    return [proxy.index(r, 0).data(FileIdRole) for r in range(proxy.rowCount())]
+
+
+def test_qtmodeltester_model_and_proxy(qtmodeltester, models):
+    model, proxy = models
+    qtmodeltester.check(model, force_py=True)
+    proxy.set_text("bass")
+    qtmodeltester.check(proxy, force_py=True)
+
+
+def test_sort_by_score_most_anomalous_first_none_last(models):
+    model, proxy = models
+    proxy.sort(SCORE, DESC)
+    assert ids(proxy) == [6, 2, 5, 1, 3, 4]
+    proxy.sort(SCORE, ASC)
+    assert ids(proxy)[:4] == [1, 5, 2, 6]
+    assert set(ids(proxy)[4:]) == {3, 4}  # unscored rows stay at the bottom both ways
+    assert model.sort_state == (SCORE, ASC)
+
+
+def test_sort_keeps_selection(models, qtbot):
+    model, proxy = models
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(proxy)
+    view.setSortingEnabled(True)
+    view.sortByColumn(SCORE, DESC)
+    row_of_5 = ids(proxy).index(5)
+    view.selectRow(row_of_5)
+    keep = QPersistentModelIndex(proxy.index(row_of_5, 0))
+    view.sortByColumn(COLUMN_INDEX["name"], ASC)
+    assert keep.isValid() and keep.data(FileIdRole) == 5
+    selected = view.selectionModel().selectedRows()
+    assert [i.data(FileIdRole) for i in selected] == [5]
+
+
+def test_display_and_roles(models):
+    model, _ = models
+    r = model.row_for_id(6)
+    assert model.index(r, SCORE).data() == "7.5"
+    assert model.index(r, SCORE).data(SortRole) == 7.5
+    assert model.index(r, COLUMN_INDEX["flag"]).data() == "flag"
+    assert model.index(r, 0).data(Qt.ItemDataRole.BackgroundRole) is not None
+    assert model.index(r, COLUMN_INDEX["duration"]).data() == "0:10.0"
+    err = model.row_for_id(4)
+    assert "cannot decode" in model.index(err, COLUMN_INDEX["name"]).data(Qt.ItemDataRole.ToolTipRole)
+    assert model.index(err, COLUMN_INDEX["name"]).data(Qt.ItemDataRole.ForegroundRole) is not None
+    ok = model.row_for_id(1)
+    assert model.index(ok, 0).data(Qt.ItemDataRole.BackgroundRole) is None
+
+
+def test_text_filter_is_case_insensitive_on_name_and_folder(models):
+    _, proxy = models
+    proxy.set_text("BASS")
+    assert sorted(ids(proxy)) == [2, 5]
+    proxy.set_text("pads")  # folder only
+    assert ids(proxy) == [3]
+    proxy.set_text("drums kick")  # every word must match
+    assert ids(proxy) == [1]
+    proxy.set_text("")
+    assert len(ids(proxy)) == 6
+
+
+def test_flagged_only_and_fine(models):
+    model, proxy = models
+    proxy.set_flagged_only(True)
+    assert sorted(ids(proxy)) == [2, 6]
+    model.set_fine(6, True)
+    proxy.refilter()
+    assert ids(proxy) == [2]
+    proxy.set_text("glitch")
+    assert ids(proxy) == []
+
+
+def test_filter_survives_source_sort(models):
+    model, proxy = models
+    proxy.set_text("bass")
+    proxy.sort(SCORE, DESC)
+    assert ids(proxy) == [2, 5]
+    proxy.sort(SCORE, ASC)
+    assert ids(proxy) == [5, 2]
+
+
+def test_update_scores_emits_only_changed_rows(models, qtbot):
+    model, _ = models
+    seen = []
+    model.dataChanged.connect(lambda a, b: seen.append((a.row(), b.row(), a.column(), b.column())))
+    n = model.update_scores({3: (2.5, 2.0, True), 1: (0.5, 2.0, False), 999: (1.0, 1.0, False)})
+    assert n == 1  # row 1 unchanged, 999 unknown
+    r3 = model.row_for_id(3)
+    assert seen == [(r3, r3, 0, model.columnCount() - 1)]
+    assert model.rows[r3].flagged is True
+
+
+def test_apply_threshold_reflags_live(models):
+    model, proxy = models
+    proxy.set_flagged_only(True)
+    assert model.apply_threshold(1.0) == 4  # threshold changes on all 4 scored rows
+    proxy.refilter()
+    assert sorted(ids(proxy)) == [2, 5, 6]
+    model.apply_threshold(5.0)
+    proxy.refilter()
+    assert ids(proxy) == [6]
+    assert model.flagged_count() == 1
+
+
+def test_set_rows_keeps_sort(models):
+    model, proxy = models
+    proxy.sort(SCORE, DESC)
+    model.set_rows(list(reversed(make_rows())))
+    assert ids(proxy)[:2] == [6, 2]
+
+
+def _big_rows(n: int) -> list[LoopRow]:
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    scores = rng.gamma(2.0, 1.0, n)
+    return [
+        LoopRow(i, f"/lib/pack{i % 97}/loop_{i:06d}.wav", f"loop_{i:06d}.wav", f"pack{i % 97}",
+                duration_s=4.0, score=float(scores[i]) if i % 10 else None, threshold=5.0,
+                flagged=bool(scores[i] > 5.0) if i % 10 else None)
+        for i in range(n)
+    ]
+
+
+@pytest.mark.slow
+def test_100k_rows_load_sort_filter_times(qtbot):
+    rows = _big_rows(100_000)
+    model = LoopTableModel()
+    proxy = LoopFilterProxy()
+    proxy.setSourceModel(model)
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(proxy)
+    view.resize(900, 600)
+    view.show()
+
+    t0 = time.perf_counter()
+    model.set_rows(rows)
+    proxy.sort(SCORE, DESC)
+    view.viewport().repaint()
+    load_s = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    proxy.set_text("pack13")
+    filter_s = time.perf_counter() - t0
+    n_filtered = proxy.rowCount()
+
+    t0 = time.perf_counter()
+    proxy.set_text("")
+    proxy.set_flagged_only(True)
+    flagged_s = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    model.apply_threshold(4.0)
+    proxy.refilter()
+    reflag_s = time.perf_counter() - t0
+
+    print(f"\n100k rows: load+sort+paint {load_s:.3f}s, text filter {filter_s:.3f}s, "
+          f"flagged-only {flagged_s:.3f}s, re-flag {reflag_s:.3f}s")
+    assert n_filtered == len([r for r in rows if r.folder == "pack13"])
+    top = proxy.index(0, SCORE).data(SortRole)
+    assert top == max(r.score for r in rows if r.score is not None)
+    assert load_s < 3.0 and filter_s < 2.0 and flagged_s < 2.0 and reflag_s < 2.0
+
+
+def test_drag_out_gives_file_urls(models):
+    model, proxy = models
+    proxy.sort(SCORE, DESC)
+    idx = [proxy.index(0, 0), proxy.index(0, 2), proxy.index(1, 0)]
+    mime = proxy.mimeData(idx)
+    paths = [u.toLocalFile() for u in mime.urls()]
+    assert sorted(paths) == sorted(["/lib/fx/glitch.wav", "/lib/bass/bass_groove.wav"])
+    assert "text/uri-list" in proxy.mimeTypes()
