@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Generator, Sequence
 
@@ -21,6 +21,8 @@ from .embedding.base import Encoder
 from .errors import AnomalizerError, AudioReadError, EncoderMismatchError, NotEnoughDataError
 from .pipeline import embed_paths
 from .progress import CancelToken, EtaClock, Progress
+from .qc import Finding, QcCalibration
+from .qc_stage import FlagPolicy, check_signals, fit_calibration, stored_findings, verdict
 from .scanning import check_files, list_files
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,8 @@ class ScoredFile:
     error: str | None
     duration_s: float | None
     fine: bool = False
+    learned_flagged: bool | None = None  # the learned score alone
+    reasons: tuple[Finding, ...] = ()  # signal-QC findings shown to the user
 
 
 @dataclass(frozen=True)
@@ -79,12 +83,15 @@ def scan(
     catalog: Catalog,
     encoder: Encoder | None = None,
     token: CancelToken | None = None,
+    checks: bool = True,
 ) -> Generator[Progress, None, ScanResult]:
-    """Catalog every audio file under ``roots`` (folders or files) and embed what is new.
+    """Catalog every audio file under ``roots`` (folders or files), run the signal checks on
+    what is new, then embed it.
 
     Unchanged files (same size and mtime) cost one ``stat``; new or changed ones are hashed and
-    their header is read; files whose content is already embedded with ``encoder`` are not
-    decoded again (moved, renamed and duplicate files included).
+    their header is read; files whose content is already checked and embedded with ``encoder``
+    are not decoded again (moved, renamed and duplicate files included). The checks come first
+    so findings are there long before the embeddings.
     """
     token = token or CancelToken()
     roots = [absolute(r) for r in roots]
@@ -94,6 +101,8 @@ def scan(
     found = yield from list_files(roots, token)
     counts = yield from check_files(roots, found, catalog, token)
     files = _files_for(roots, catalog)
+    if checks:
+        yield from check_signals(files, catalog, token)
     embedded = 0
     if encoder is not None:
         embedded = yield from embed_missing(files, catalog, encoder, token)
@@ -215,10 +224,13 @@ def train(
         step = int(stats.get("epoch", 0))
         yield clock.progress("train", step, _epoch_message(stats), **stats)
     token.raise_if_cancelled()
-    extra = {"n_files": len(scanned.files), "roots": [str(absolute(r)) for r in roots]}
+    calibration = fit_calibration(catalog, hashes)
+    extra = {"n_files": len(scanned.files), "roots": [str(absolute(r)) for r in roots],
+             "qc_calibration": calibration.to_dict()}
     info = save_model(detector, model_path, encoder.id, extra=extra)
     summary = summarise(detector.train_scores_, detector.threshold_)
-    _store_scores(catalog, model_path, info, detector, scanned.files, hashes, X)
+    _store_scores(catalog, model_path, info, detector, scanned.files, hashes, X,
+                  FlagPolicy(calibration=calibration))
     return TrainResult(model_path, info, len(hashes), list(detector.warnings_), summary)
 
 
@@ -246,19 +258,26 @@ def summarise(scores: np.ndarray, threshold: float) -> dict:
     }
 
 
-def _store_scores(catalog, model_path, info, detector, files, hashes, X) -> None:
+def _store_scores(catalog, model_path, info, detector, files, hashes, X, policy) -> None:
     scores = dict(zip(hashes, detector.score(X))) if len(hashes) else {}
     model = catalog.add_model(
         model_path, model_path.stem, info.encoder_id, info.detector, info.threshold,
         info.n_train, info.params,
     )
     fine = catalog.fine_hashes()
-    rows = [
-        (f.id, float(scores[f.hash]), float(info.threshold),
-         bool(scores[f.hash] > info.threshold and f.hash not in fine))
-        for f in files if f.hash in scores
-    ]
+    rows = []
+    for f in files:
+        if f.hash in scores:
+            reasons = policy.reasons(stored_findings(catalog, f.hash))
+            v = verdict(float(scores[f.hash]), info.threshold, f.hash in fine, reasons)
+            rows.append((f.id, float(scores[f.hash]), float(info.threshold), bool(v.flagged)))
     catalog.put_scores(model.id, rows)
+
+
+def model_calibration(info) -> QcCalibration | None:
+    """The signal-QC calibration saved with a model (None for models made before it existed)."""
+    data = (info.extra or {}).get("qc_calibration")
+    return QcCalibration.from_dict(data) if data else None
 
 
 # --------------------------------------------------------------------------- score
@@ -271,10 +290,12 @@ def score(
     encoder: Encoder | None = None,
     token: CancelToken | None = None,
     weights: Path | None = None,
+    policy: FlagPolicy | None = None,
 ) -> Generator[Progress, None, ScoreResult]:
     """Score files (and folders) with a saved model; unreadable files get a row with the reason.
 
-    The encoder is the one the model was trained with; passing another one is refused.
+    The encoder is the one the model was trained with; passing another one is refused. A file is
+    flagged when its learned score is above the threshold or a signal check (``policy``) fired.
     """
     from .detect.persistence import load_model
     from .embedding import encoder_for_id
@@ -293,16 +314,18 @@ def score(
     hashes, X = training_matrix(scanned.files, catalog, encoder.id)
     scores = dict(zip(hashes, detector.score(X))) if hashes else {}
     yield Progress("score", len(scanned.files), len(scanned.files), "scored")
+    policy = replace(policy or FlagPolicy(), calibration=model_calibration(info))
     fine = catalog.fine_hashes()
     threshold = float(info.threshold)
     rows = []
     for f in scanned.files:
         value = scores.get(f.hash) if f.hash else None
+        value = None if value is None else float(value)
         error = f.error or (None if value is not None else "no embedding (file unreadable)")
         fine_file = bool(f.hash in fine)
-        flagged = None if value is None else bool(value > threshold and not fine_file)
-        rows.append(ScoredFile(f.path, f.id, None if value is None else float(value),
-                               threshold, flagged, error, f.duration_s, fine_file))
+        v = verdict(value, threshold, fine_file, policy.reasons(stored_findings(catalog, f.hash)))
+        rows.append(ScoredFile(f.path, f.id, value, threshold, v.flagged, error, f.duration_s,
+                               fine_file, v.learned_flagged, v.reasons))
     rows.sort(key=lambda r: (r.score is None, -(r.score or 0.0), str(r.path)))
     model = catalog.add_model(model_path, model_path.stem, info.encoder_id, info.detector,
                               info.threshold, info.n_train, info.params)
@@ -312,17 +335,25 @@ def score(
     return ScoreResult(rows, info, summarise(values, threshold))
 
 
-def score_file(path: Path, encoder: Encoder, detector, threshold: float) -> ScoredFile:
-    """Score one file without the catalog (the watcher's fast path)."""
-    from .audio.io import read_audio
+def score_file(path: Path, encoder: Encoder, detector, threshold: float,
+               policy: FlagPolicy | None = None) -> ScoredFile:
+    """Score one file without the catalog (the watcher's fast path): one decode at the file's
+    own rate feeds the signal checks, then a resampled mono copy feeds the encoder."""
+    from .audio.io import resample, to_mono
+    from .embedding.base import SAMPLE_RATE
+    from .qc_stage import check_audio
 
+    policy = policy or FlagPolicy()
     path = absolute(path)
     started = time.monotonic()
     try:
-        audio = read_audio(path)
+        findings, audio = check_audio(path)
     except AudioReadError as exc:
         return ScoredFile(path, None, None, threshold, None, str(exc), None)
-    vector = encoder.encode([audio.samples])
+    mono = to_mono(audio.samples) if audio.samples.ndim == 2 else audio.samples
+    vector = encoder.encode([resample(mono, audio.sample_rate, SAMPLE_RATE)])
     value = float(detector.score(vector)[0])
+    v = verdict(value, threshold, False, policy.reasons(findings))
     log.debug("scored %s in %.3f s", path, time.monotonic() - started)
-    return ScoredFile(path, None, value, threshold, value > threshold, None, audio.info.duration_s)
+    return ScoredFile(path, None, value, threshold, v.flagged, None, audio.info.duration_s,
+                      False, v.learned_flagged, v.reasons)

@@ -15,7 +15,8 @@ def tone_loop(path: Path, freq: float = 110.0, seconds: float = 2.0, sr: int = 4
     rng = np.random.default_rng(seed)
     t = np.arange(int(seconds * sr)) / sr
     beat = 0.5
-    env = np.exp(-(t % beat) * 6.0)
+    since = t % beat
+    env = np.minimum(1.0, since / 0.005) * np.exp(-since * 6.0)  # 5-ms attack: no click
     wave = sum(np.sin(2 * np.pi * freq * k * t + rng.uniform(0, 6.28)) / k for k in range(1, 5))
     audio = (0.3 * env * wave).astype(np.float32)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -284,16 +284,19 @@ def resample(samples: np.ndarray, from_sr: int, to_sr: int) -> np.ndarray:
 
 def read_audio(
     path: Path | str,
-    sample_rate: int = 48000,
+    sample_rate: int | None = 48000,
     max_seconds: float = MAX_SECONDS,
     channel_mode: ChannelMode = "mono",
 ) -> DecodedAudio:
-    """Decode a file to float32 at ``sample_rate``: mono (frames,) or, with
-    ``channel_mode="keep"``, (frames, channels). Raises :class:`AudioReadError`."""
-    if channel_mode not in ("mono", "keep") or sample_rate <= 0:
+    """Decode a file to float32 at ``sample_rate`` (None = the file's own rate, no resampling):
+    mono (frames,) or, with ``channel_mode="keep"``, (frames, channels).
+    Raises :class:`AudioReadError`."""
+    if channel_mode not in ("mono", "keep") or (sample_rate is not None and sample_rate <= 0):
         raise ValueError(f"bad arguments: channel_mode={channel_mode!r}, sample_rate={sample_rate}")
     info = probe(path)
     path = info.path
+    if sample_rate is None:
+        sample_rate = info.sample_rate
     if info.duration_s > max_seconds:
         limits = f"{format_duration(info.duration_s)} (limit {format_duration(max_seconds)})"
         raise _fail(path, f"too long for a loop: {limits}")

@@ -1,0 +1,142 @@
+"""What a signal check reports: a :class:`Finding` (kind, severity, where, how much).
+
+Severity is a number in [0, 1]: 0.5 is "at the check's threshold" (the default flagging level),
+>= 0.8 is "high". Checks map their own statistic onto it with :func:`severity_from_ratio`, so
+the numbers are comparable across checks and rank files smoothly (benchmarks use them as
+scores).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, replace
+
+# Every check, in the order they run. A finding's ``kind`` is the name of the check that made it.
+CHECKS: tuple[str, ...] = (
+    "clipping", "dc_offset", "silence_head", "silence_tail", "click", "dropout",
+    "noise_burst", "hum", "loop_seam", "off_grid", "stereo_phase",
+)
+# Bump when a check changes what it reports, so cached findings are recomputed.
+CHECKS_VERSION = 1
+
+TITLES: dict[str, str] = {
+    "clipping": "clipping", "dc_offset": "DC offset", "silence_head": "silence at head",
+    "silence_tail": "silence at tail", "click": "click", "dropout": "dropout",
+    "noise_burst": "noise burst", "hum": "hum", "loop_seam": "loop seam discontinuity",
+    "off_grid": "off-grid onset", "stereo_phase": "stereo phase (mono sum cancels)",
+}
+LEVELS: tuple[tuple[str, float], ...] = (("high", 0.8), ("medium", 0.5), ("low", 0.0))
+
+
+def severity_level(severity: float) -> str:
+    """"high" (>= 0.8), "medium" (>= 0.5) or "low"."""
+    return next(name for name, floor in LEVELS if severity >= floor)
+
+
+def severity_from_ratio(ratio: float, steepness: float = 2.0) -> float:
+    """Map statistic/threshold to [0, 1): 0.5 at 1, rising like a logistic in log(ratio)."""
+    if not ratio > 0.0:
+        return 0.0
+    if math.isinf(ratio):
+        return 1.0
+    r = ratio ** steepness
+    return float(r / (1.0 + r))
+
+
+def _t(x: float) -> str:
+    return f"{x:.3f}"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem in one file.
+
+    ``start_s``/``end_s``: where (seconds from the file start; equal for an instant).
+    ``value``: the measured amount in the kind's natural unit (samples clipped, DC offset,
+    hum level in dB re the signal, silence duration in s, deviation in ms, L/R correlation).
+    ``tag``: a short qualifier shown in the label ("at full scale", "50 Hz", "L").
+    ``detail``: one explanatory sentence (tooltips, reports).
+    """
+
+    kind: str
+    severity: float
+    start_s: float
+    end_s: float
+    value: float | None = None
+    tag: str = ""
+    detail: str = ""
+
+    @property
+    def level(self) -> str:
+        return severity_level(self.severity)
+
+    @property
+    def time_s(self) -> float:
+        """Where to seek to show this finding."""
+        return self.start_s
+
+    def label(self) -> str:
+        """A short human label: "click @ 1.234 s", "hum 50 Hz -22 dB", ..."""
+        k, a, b, v = self.kind, self.start_s, self.end_s, self.value
+        title = TITLES.get(k, k)
+        if k == "click":
+            return f"click @ {_t(a)} s"
+        if k in ("dropout", "noise_burst"):
+            return f"{title} {_t(a)}-{_t(b)} s"
+        if k == "clipping":
+            n = int(v) if v is not None else 0
+            return f"clipping ({n} samples {self.tag or 'at full scale'}) {a:.2f}-{b:.2f} s"
+        if k == "dc_offset":
+            return f"DC offset {v:+.3f}" if v is not None else title
+        if k == "hum":
+            level = f" {v:.0f} dB" if v is not None else ""
+            return f"hum {self.tag}{level}".replace("  ", " ")
+        if k in ("silence_head", "silence_tail"):
+            return f"{title} {v if v is not None else b - a:.2f} s"
+        if k == "off_grid":
+            off = f" ({v:+.0f} ms)" if v is not None else ""
+            return f"off-grid onset @ {_t(a)} s{off}"
+        return title
+
+    def with_severity(self, severity: float, note: str = "") -> Finding:
+        detail = f"{self.detail} ({note})" if note and self.detail else (note or self.detail)
+        return replace(self, severity=float(min(1.0, max(0.0, severity))), detail=detail)
+
+    def to_record(self) -> tuple[str, str, float, float, str]:
+        """``(check_id, severity, start_s, end_s, detail)`` for the catalog's findings table.
+
+        Severity is written as a decimal string; value/tag/detail go into the detail column
+        as compact JSON so :meth:`from_record` restores the finding exactly.
+        """
+        extra = json.dumps({"value": self.value, "tag": self.tag, "detail": self.detail},
+                           separators=(",", ":"))
+        return (self.kind, f"{self.severity:.4f}", float(self.start_s), float(self.end_s), extra)
+
+    @classmethod
+    def from_record(cls, check_id: str, severity: str | float, start_s: float, end_s: float,
+                    detail: str = "") -> Finding:
+        """Inverse of :meth:`to_record`; also accepts a level name and plain-text detail."""
+        try:
+            sev = float(severity)
+        except (TypeError, ValueError):
+            sev = {"high": 0.9, "medium": 0.65, "low": 0.3}.get(str(severity).lower(), 0.5)
+        value, tag, text = None, "", detail or ""
+        if text.startswith("{"):
+            try:
+                data = json.loads(text)
+                value, tag, text = data.get("value"), data.get("tag", ""), data.get("detail", "")
+            except (ValueError, AttributeError):
+                pass
+        return cls(check_id, sev, float(start_s), float(end_s),
+                   None if value is None else float(value), str(tag), str(text))
+
+
+def sort_findings(findings: list[Finding]) -> list[Finding]:
+    return sorted(findings, key=lambda f: (f.start_s, CHECKS.index(f.kind)
+                                           if f.kind in CHECKS else 99, -f.severity))
+
+
+def max_severity(findings: list[Finding], kinds: frozenset[str] | set[str] | None = None) -> float:
+    """The largest severity among ``findings`` (of the given kinds), 0.0 when there are none."""
+    return max((f.severity for f in findings if kinds is None or f.kind in kinds), default=0.0)

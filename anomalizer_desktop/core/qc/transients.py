@@ -1,0 +1,360 @@
+"""Short events: clicks/discontinuities, dropouts/gaps, noise bursts.
+
+Clicks are found in the residual of a linear predictor (AR model fitted to the file), which
+whitens tonal and bass-heavy material so a 1-3 sample impulse or a waveform jump stands out.
+A residual spike counts only if it towers over the residual both in the few milliseconds
+around it (RMS) and over the ~20 ms around it (max): that rejects drum onsets (their residual
+stays high after the hit) and the steep edges of saw/square-like waves (which repeat every
+period). A spike that starts a much louder sound is a note or hit onset and counts less.
+The analysis is circular, so a jump across the loop seam is seen too; spikes at the seam are
+reported by the loop-seam check, not here.
+
+Dropouts: on a 1-ms peak envelope, a frame that falls >= 30 dB below the last 10 ms and 25 dB
+below the frame before (no natural release is that fast), stays down 3-500 ms and comes back
+at about the old level. Gaps that recur with the groove (gated samples) do not count.
+
+Noise bursts: a broadband rise of all high bands (2-16 kHz) over their median level, flat
+topped (not a decaying hit), noise-like (not the harmonics of a saturated synth) and unique
+in the loop (a snare or hat that repeats is the groove).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .context import Analysis, true_runs
+from .findings import Finding, severity_from_ratio
+
+AR_ORDER = 24
+CLICK_RMS_WINDOW_S = 0.005
+CLICK_MAX_WINDOW_S = 0.020
+CLICK_MERGE_S = 0.002
+CLICK_Z_MIN = 6.0           # residual / local residual RMS to be a candidate at all
+CLICK_Z_REF = 14.0          # ... at which the RMS criterion alone gives severity 0.5
+CLICK_PEAK_REF = 2.5        # residual / max residual around it at which severity is 0.5
+SEAM_ZONE_S = 0.002
+CLICK_AMP_MIN = 0.002        # -54 dBFS
+CLICK_AMP_REL = 0.05         # of the channel's RMS
+CLICK_LEVEL_WINDOW_S = 0.010
+CLICK_ONSET_RATIO = 2.0     # louder after than before by more than this = an onset, not a click
+
+
+@dataclass(frozen=True)
+class Spike:
+    """A residual spike: sample index (into the file, circular), strength and amplitude."""
+
+    index: int
+    channel: int
+    z_rms: float        # |e| / RMS of e in +-5 ms (spike itself excluded)
+    z_peak: float       # |e| / max |e| in +-20 ms (spike itself excluded)
+    amplitude: float    # |e| at the spike (about the size of the jump, full scale = 1)
+    amp_ref: float = 0.01  # amplitude that counts as clearly audible in this file
+    onset: float = 1.0  # > 1 when the sound is much louder after the spike (a note/hit start)
+
+    @property
+    def raw_strength(self) -> float:
+        """Combined statistic, 1.0 at the default threshold, ignoring onsets."""
+        return min(self.z_rms / CLICK_Z_REF, self.z_peak / CLICK_PEAK_REF,
+                   self.amplitude / self.amp_ref)
+
+    @property
+    def strength(self) -> float:
+        """As :attr:`raw_strength`, but a spike that starts a louder sound counts less."""
+        return min(self.z_rms / self.onset / CLICK_Z_REF,
+                   self.z_peak / self.onset / CLICK_PEAK_REF, self.amplitude / self.amp_ref)
+
+
+def ar_residual(y: np.ndarray, order: int = AR_ORDER) -> np.ndarray:
+    """Prediction error of an AR(order) model fitted to ``y`` (autocorrelation method)."""
+    import scipy.fft
+    from scipy.linalg import solve_toeplitz
+    from scipy.signal import oaconvolve
+
+    y = np.asarray(y, dtype=np.float32)
+    n = len(y)
+    order = min(order, max(1, n // 4))
+    nf = scipy.fft.next_fast_len(n + order + 1, real=True)
+    spec = scipy.fft.rfft(y, nf)
+    r = scipy.fft.irfft(spec.real ** 2 + spec.imag ** 2, nf)[: order + 1].astype(np.float64)
+    if r[0] <= 1e-20:
+        return np.zeros_like(y)
+    r[0] *= 1.0 + 1e-6   # a little white-noise regularisation keeps the system well posed
+    try:
+        a = solve_toeplitz(r[:order], r[1: order + 1])
+    except np.linalg.LinAlgError:
+        a = np.zeros(order)
+    coeffs = np.concatenate([[1.0], -a]).astype(np.float32)
+    return oaconvolve(y, coeffs)[:n].astype(np.float32, copy=False)
+
+
+def _channel_spikes(ctx: Analysis, channel: int) -> list[Spike]:
+    sr, n = ctx.sr, ctx.n
+    y = ctx.centered[:, channel]
+    w_rms = max(8, int(CLICK_RMS_WINDOW_S * sr))
+    w_max = max(w_rms, int(CLICK_MAX_WINDOW_S * sr))
+    gap = max(4, int(round(8 * sr / 48_000)))
+    pad = min(n, w_max + AR_ORDER + gap + 2)
+    yp = np.concatenate([y[n - pad:], y, y[:pad]])
+    e = ar_residual(yp)
+    e[: AR_ORDER + 1] = 0.0   # predictor warm-up (inside the padding)
+    m = len(e)
+    ae = np.abs(e)
+    cs = np.concatenate([[0.0], np.cumsum(np.square(e, dtype=np.float64))])
+    # Mean residual power in (i - w_rms, i - gap] and [i + gap, i + w_rms), by slicing the
+    # cumulative sum; the first and last ``pad`` samples are padding and are ignored below.
+    span = float(w_rms - gap)
+    pre = np.zeros(m, np.float32)
+    post = np.zeros(m, np.float32)
+    pre[w_rms:] = (cs[w_rms - gap: m - gap] - cs[: m - w_rms]) / span
+    post[: m - w_rms - 1] = (cs[w_rms + 1: m] - cs[gap + 1: m - w_rms + gap]) / span
+    floor = max(1e-14, (0.02 * float(np.sqrt(cs[-1] / m))) ** 2, (2e-5) ** 2)
+    # Tiny jumps are inaudible whatever their z: the amplitude counts against the file's level.
+    amp_ref = max(CLICK_AMP_MIN, CLICK_AMP_REL * float(np.sqrt(np.mean(y.astype(np.float64) ** 2))))
+    np.maximum(pre, post, out=pre)
+    np.maximum(pre, np.float32(floor), out=pre)
+    z = ae / np.sqrt(pre)
+    z[:pad] = 0.0
+    z[m - pad:] = 0.0
+    cand = np.flatnonzero(z >= CLICK_Z_MIN)
+    if cand.size == 0:
+        return []
+    if cand.size > 5000:   # noise-like material everywhere: keep the strongest
+        cand = np.sort(cand[np.argsort(z[cand])[-5000:]])
+    breaks = np.flatnonzero(np.diff(cand) > int(CLICK_MERGE_S * sr)) + 1
+    spikes = []
+    w_lvl = max(gap + 8, int(CLICK_LEVEL_WINDOW_S * sr))
+    for group in np.split(cand, breaks):
+        k = int(group[np.argmax(z[group])])
+        # Periodic steep edges (saw/square-like waves, hard distortion) have residual spikes
+        # as big on both sides; a click stands out from at least one whole side.
+        left = float(ae[max(0, k - w_max): max(0, k - gap)].max(initial=0.0))
+        right = float(ae[k + gap + 1: k + w_max + 1].max(initial=0.0))
+        ctx_max = max(min(left, right), float(np.sqrt(floor)))
+        # A note/hit starting abruptly: the sound is much louder after the spike than before.
+        before = float(np.sqrt(np.mean(yp[max(0, k - w_lvl): k - gap] ** 2) + 1e-12))
+        after = float(np.sqrt(np.mean(yp[k + gap + 1: k + w_lvl] ** 2) + 1e-12))
+        onset = max(1.0, after / before / CLICK_ONSET_RATIO)
+        spikes.append(Spike((k - pad) % n, channel, float(z[k]), float(ae[k] / ctx_max),
+                            float(ae[k]), amp_ref, onset))
+    return spikes
+
+
+def click_spikes(ctx: Analysis) -> list[Spike]:
+    """All residual spikes of all channels (cached on ``ctx``), strongest first."""
+    if "spikes" not in ctx.cache:
+        spikes: list[Spike] = []
+        if ctx.n >= int(0.05 * ctx.sr) and ctx.peak > 0:
+            for c in range(ctx.channels):
+                spikes += _channel_spikes(ctx, c)
+        ctx.cache["spikes"] = sorted(spikes, key=lambda s: -s.strength)
+    return ctx.cache["spikes"]  # type: ignore[return-value]
+
+
+def near_seam(ctx: Analysis, index: int) -> bool:
+    zone = int(SEAM_ZONE_S * ctx.sr)
+    return index <= zone or index >= ctx.n - 1 - zone
+
+
+def check_click(ctx: Analysis, sensitivity: float = 1.0) -> list[Finding]:
+    out: list[Finding] = []
+    taken: list[int] = []
+    merge = int(CLICK_MERGE_S * ctx.sr)
+    for s in click_spikes(ctx):
+        if near_seam(ctx, s.index) or any(abs(s.index - t) <= merge for t in taken):
+            continue
+        sev = severity_from_ratio(s.strength * sensitivity, 2.0)
+        if sev < 0.05:
+            break
+        taken.append(s.index)
+        t = s.index / ctx.sr
+        ch = "LR"[s.channel] if ctx.channels == 2 else str(s.channel + 1)
+        out.append(Finding(
+            "click", sev, t, t, s.amplitude, ch if ctx.channels > 1 else "",
+            f"jump of {s.amplitude:.3f} full scale, {s.z_rms:.0f}x the residual around it"))
+    return out
+
+
+# --- dropouts -----------------------------------------------------------------------------------
+DROP_DEPTH_DB = 30.0        # at least this far below the level just before
+DROP_ABRUPT_DB = 25.0       # ... and this far below the 1-ms frame just before
+DROP_PLAYING_DB = 20.0      # the frame before the cut is still this close to that level
+DROP_QUIET_DB = 40.0        # the level before must be within this of the loop's loud level
+DROP_MIN_S, DROP_MAX_S = 0.003, 0.5
+DROP_REF_DB = 45.0          # depth at which severity is 0.5 (digital zero counts as 100 dB)
+
+
+def _refine_edge(ctx: Analysis, lo: int, hi: int, level: float, last_loud: bool) -> int:
+    """Sample index in [lo, hi) where |x| crosses ``level`` (last loud sample + 1, or first)."""
+    lo, hi = max(0, lo), min(ctx.n, hi)
+    if hi <= lo:
+        return lo
+    seg = ctx.x[lo:hi]
+    mag = np.minimum(np.abs(seg), np.abs(seg - ctx.dc_offset))
+    loud = np.flatnonzero(mag.max(axis=1) > level)
+    if loud.size == 0:
+        return lo if last_loud else hi
+    return lo + (int(loud[-1]) + 1 if last_loud else int(loud[0]))
+
+
+def check_dropout(ctx: Analysis, sensitivity: float = 1.0) -> list[Finding]:
+    """A playing signal that falls abruptly to (near) nothing for 3-500 ms and comes back."""
+    db = ctx.env_db
+    m = len(db)
+    if m < 20 or ctx.peak <= 1e-4:
+        return []
+    hop = ctx.env_hop
+    look = 10
+    padded = np.concatenate([np.full(look, -200.0), db])
+    pre = np.lib.stride_tricks.sliding_window_view(padded, look).max(axis=1)[:m]  # 10 ms before
+    loud_ref = float(np.percentile(db, 95))
+    prev = np.concatenate([[-200.0], db[:-1]])
+    # abrupt: a frame far below the last 10 ms, and far below the frame just before it
+    # (natural decays and releases lose a few dB per millisecond, not 25)
+    starts = np.flatnonzero((db <= pre - DROP_DEPTH_DB) & (db <= prev - DROP_ABRUPT_DB)
+                            & (prev >= pre - DROP_PLAYING_DB) & (pre >= loud_ref - DROP_QUIET_DB))
+    events: list[tuple[int, int, float, float, float, bool]] = []
+    end_of_last = -1
+    max_len = int(DROP_MAX_S / (hop / ctx.sr))
+    for a in starts:
+        if a <= end_of_last:
+            continue
+        thr = pre[a] - DROP_DEPTH_DB
+        seg = db[a: a + max_len + 1]
+        back = np.flatnonzero(seg > thr)
+        if back.size == 0:
+            continue            # never comes back: a stop or a fade, not a dropout
+        b = a + int(back[0])
+        if (b - a) * hop / ctx.sr < DROP_MIN_S:
+            continue
+        post = float(db[b: b + look].max())
+        if post < pre[a] - 20.0:
+            continue            # comes back only faintly: the sound ended, something else began
+        # A dropout cuts into a sound that then carries on at about its level; a sample that
+        # simply ended (gated, truncated) is followed by a new, much louder hit instead.
+        resumes = float(np.clip(1.0 - (post - pre[a] - 6.0) / 12.0, 0.0, 1.0))
+        end_of_last = b
+        gap = ctx.x[a * hop: b * hop]
+        digital = gap.size > 0 and not np.any(gap - gap[0])     # constant: zero or the offset
+        depth = 100.0 if digital else min(100.0, float(pre[a] - np.median(db[a:b])))
+        # a dropout of a quiet passage matters less than one of the loop at full level
+        loudness = float(np.clip((pre[a] - (loud_ref - DROP_QUIET_DB)) / 20.0, 0.0, 1.0))
+        events.append((int(a), b, depth, loudness * resumes, float(thr), digital))
+    out: list[Finding] = []
+    for a, b, depth, loudness, thr, digital in events:
+        # The same gap recurring (a gated or choked sample on every beat) is the groove.
+        recurring = sum(1 for a2, b2, d2, *_ in events if a2 != a
+                        and abs((b2 - a2) - (b - a)) <= 0.2 * (b - a) + 2 and abs(d2 - depth) <= 10)
+        stat = depth / DROP_REF_DB * loudness / (1 + 3 * recurring)
+        level = float(10 ** (thr / 20))
+        s = _refine_edge(ctx, (a - 1) * hop, a * hop, level, last_loud=True)
+        e = _refine_edge(ctx, b * hop, (b + 1) * hop, level, last_loud=False)
+        sev = severity_from_ratio(stat * sensitivity, 3.0)
+        if sev < 0.05:
+            continue
+        out.append(Finding("dropout", sev, s / ctx.sr, e / ctx.sr, depth,
+                           "", ("digital silence" if digital else f"{depth:.0f} dB down")
+                           + f" for {(e - s) / ctx.sr * 1000:.0f} ms"))
+    return out
+
+
+# --- noise bursts -------------------------------------------------------------------------------
+BURST_LO_HZ, BURST_HI_HZ = 2_000.0, 16_000.0
+BURST_BANDS = 10
+BURST_CAP_DB = 30.0
+BURST_MIN_DB = 6.0          # broadband rise over the file's median high-band level
+BURST_REF_DB = 14.0         # mean rise at which a flat-topped, unique burst gets severity 0.5
+BURST_MIN_S, BURST_MAX_S = 0.05, 0.8
+BURST_FLAT_MIN, BURST_FLAT_FULL = 0.3, 0.6   # spectral flatness: tonal .. noise-like
+
+
+def _burst_profile(ctx: Analysis) -> np.ndarray:
+    """Per STFT frame: median over high bands of the rise (dB) above each band's median."""
+    if "burst_profile" in ctx.cache:
+        return ctx.cache["burst_profile"]  # type: ignore[return-value]
+    p = ctx.stft_power
+    f = ctx.stft_freqs()
+    hi = min(BURST_HI_HZ, 0.45 * ctx.sr)
+    edges = np.geomspace(BURST_LO_HZ, hi, BURST_BANDS + 1)
+    idx = np.searchsorted(f, edges)
+    cs = np.concatenate([np.zeros((p.shape[0], 1), np.float64), np.cumsum(p, axis=1)], axis=1)
+    bands = cs[:, idx[1:]] - cs[:, idx[:-1]]
+    floor = max(float(bands.max()) * 1e-10, 1e-20)
+    logb = 10 * np.log10(bands + floor)
+    # Rise over each band's median level, capped so bands the loop hardly uses (band-limited
+    # samples) cannot dominate; the median over bands keeps only broadband rises.
+    rise = np.minimum(logb - np.median(logb, axis=0), BURST_CAP_DB)
+    excess = np.median(rise, axis=1)
+    ctx.cache["burst_profile"] = excess
+    return excess
+
+
+def check_noise_burst(ctx: Analysis, sensitivity: float = 1.0) -> list[Finding]:
+    """A one-off stretch of broadband noise: a flat-topped rise across all high bands that
+    does not recur (a snare or hat that repeats with the groove is not a burst, and hits
+    that decay count less than a rise that holds)."""
+    if ctx.n < 4 * ctx.stft_n or ctx.peak <= 1e-4:
+        return []
+    ex = _burst_profile(ctx)
+    starts, ends = true_runs(ex >= BURST_MIN_DB)
+    hop_s = ctx.stft_hop / ctx.sr
+    runs = []
+    for a, b in zip(starts, ends):
+        if not BURST_MIN_S <= (b - a) * hop_s <= BURST_MAX_S:
+            continue
+        seg = ex[a:b]
+        sustain = float(np.mean(seg >= seg.max() - 6.0))   # 1 = flat top, small = decaying hit
+        third = max(1, len(seg) // 3)
+        decay = float(seg[:third].mean() - seg[-third:].mean())   # a crash fades, noise holds
+        sustain *= float(np.clip(1.0 - (decay - 3.0) / 6.0, 0.0, 1.0))
+        runs.append((a, b, float(seg.mean()), sustain))
+    out = []
+    for a, b, mean, sustain in runs:
+        similar = sum(1 for a2, b2, m2, _ in runs if a2 != a and m2 >= 0.7 * mean
+                      and 0.5 <= (b2 - a2) / (b - a) <= 2.0)
+        stat = mean / BURST_REF_DB * min(1.0, sustain / 0.6) / (1 + similar)
+        stat *= _noisiness(ctx, a, b)
+        sev = severity_from_ratio(stat * sensitivity, 2.0)
+        if sev < 0.05:
+            continue
+        t0 = float(ctx.stft_time(a)) - ctx.stft_n / 2 / ctx.sr
+        t1 = float(ctx.stft_time(b - 1)) + ctx.stft_n / 2 / ctx.sr
+        t0, t1 = _refine_burst(ctx, t0, t1)
+        out.append(Finding("noise_burst", sev, t0, t1, round(mean, 1), "",
+                           f"high bands {mean:.0f} dB over their usual level for "
+                           f"{(t1 - t0) * 1000:.0f} ms"))
+    return out
+
+
+def _noisiness(ctx: Analysis, a: int, b: int) -> float:
+    """1 for a noise-like (flat) high band over STFT frames [a, b), towards 0 for the
+    harmonic lines of tonal material (a saturated synth swelling up is not a noise burst)."""
+    f = ctx.stft_freqs()
+    lo, hi = np.searchsorted(f, [BURST_LO_HZ, min(BURST_HI_HZ, 0.45 * ctx.sr)])
+    p = ctx.stft_power[a:b, lo:hi].astype(np.float64).mean(axis=0) + 1e-30
+    # flatness in blocks of 16 bins (~1.4 kHz), so a tilted noise spectrum still counts as flat
+    m = (len(p) // 16) * 16
+    if m == 0:
+        return 1.0
+    blocks = p[:m].reshape(-1, 16)
+    flat = np.exp(np.mean(np.log(blocks), axis=1)) / blocks.mean(axis=1)
+    return float(np.clip((np.median(flat) - BURST_FLAT_MIN) / (BURST_FLAT_FULL - BURST_FLAT_MIN),
+                         0.0, 1.0))
+
+
+def _refine_burst(ctx: Analysis, t0: float, t1: float) -> tuple[float, float]:
+    """Sharpen the burst edges with a 1-ms envelope of the high-passed (differenced) signal."""
+    hop = ctx.env_hop
+    a = max(0, int(t0 * ctx.sr) - 2 * hop)
+    b = min(ctx.n, int(t1 * ctx.sr) + 2 * hop)
+    d = np.abs(np.diff(ctx.mono[a:b]))
+    m = len(d) // hop
+    if m < 8:
+        return t0, t1
+    env = d[: m * hop].reshape(m, hop).mean(axis=1)
+    level = float(np.median(env[m // 4: 3 * m // 4]))
+    on = np.flatnonzero(env >= 0.25 * level)
+    if on.size == 0:
+        return t0, t1
+    return (a + int(on[0]) * hop) / ctx.sr, (a + (int(on[-1]) + 1) * hop) / ctx.sr

@@ -1,0 +1,103 @@
+"""Signal QC, short events: clicks, dropouts, noise bursts (synthetic audio)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from anomalizer_desktop.core.qc import QcConfig, run_checks
+from tests.data import loops
+
+SR = 44_100
+
+
+def _only(*kinds: str) -> QcConfig:
+    return QcConfig(enabled=frozenset(kinds), min_severity=0.0)
+
+
+def _flagged(findings, kind):
+    return [f for f in findings if f.kind == kind and f.severity >= 0.5]
+
+
+@pytest.fixture(scope="module")
+def groove() -> np.ndarray:
+    """Drums with sharp attacks + bass + pad: the click detector's main danger."""
+    return loops.synth_loop(("drums", "bass", "pad"), seed=0, dither16=True).samples
+
+
+@pytest.fixture(scope="module")
+def pad() -> np.ndarray:
+    return loops.synth_loop(("pad",), seed=4, dither16=True).samples
+
+
+def test_clean_loops_have_no_clicks_dropouts_or_bursts(groove, pad):
+    for x in (groove, pad, loops.synth_loop(("drums",), seed=1, style="house").samples,
+              loops.synth_loop(("drums", "bass"), seed=2, style="funk", master_kind="loud").samples):
+        found = run_checks(x, SR, _only("click", "dropout", "noise_burst"))
+        assert [f.label() for f in found if f.severity >= 0.5] == []
+
+
+@pytest.mark.parametrize("width, amp, pos", [(1, 0.5, 1.2345), (2, -0.3, 2.5612), (3, 0.25, 0.61)])
+def test_click_found_within_a_millisecond(groove, width, amp, pos):
+    x = groove.copy()
+    p = int(pos * SR)
+    x[p: p + width] += amp
+    hits = _flagged(run_checks(x, SR, _only("click")), "click")
+    assert len(hits) == 1, [f.label() for f in hits]
+    assert abs(hits[0].start_s - p / SR) <= 0.001
+    assert hits[0].label() == f"click @ {hits[0].start_s:.3f} s"
+
+
+def test_click_in_one_channel_says_which(pad):
+    x = pad.copy()
+    x[int(1.5 * SR), 1] -= 0.2
+    hits = _flagged(run_checks(x, SR, _only("click")), "click")
+    assert len(hits) == 1 and hits[0].tag == "R"
+
+
+def test_waveform_jump_from_an_edit_is_a_click(pad):
+    p = int(2.0 * SR)
+    x = np.concatenate([pad[:p], pad[p + 137:], pad[:137]])   # a butt splice, no crossfade
+    hits = _flagged(run_checks(x, SR, _only("click")), "click")
+    assert hits and abs(hits[0].start_s - p / SR) <= 0.002
+
+
+@pytest.mark.parametrize("gain, ms", [(0.0, 20), (0.0, 80), (10 ** (-60 / 20), 50)])
+def test_dropout_found_with_its_edges(pad, gain, ms):
+    x = pad.copy()
+    a = int(1.7 * SR)
+    b = a + int(ms / 1000 * SR)
+    x[a:b] *= gain
+    hits = _flagged(run_checks(x, SR, _only("dropout")), "dropout")
+    assert len(hits) == 1
+    assert abs(hits[0].start_s - a / SR) <= 0.002
+    assert abs(hits[0].end_s - b / SR) <= 0.003
+    assert ("digital silence" in hits[0].detail) == (gain == 0.0)
+
+
+def test_dropout_in_a_drum_groove(groove):
+    x = groove.copy()
+    a = int(2.05 * SR)
+    x[a: a + int(0.04 * SR)] = 0.0
+    hits = _flagged(run_checks(x, SR, _only("dropout")), "dropout")
+    assert hits and abs(hits[0].start_s - a / SR) <= 0.002
+
+
+def test_a_gate_on_every_beat_is_rhythm_not_dropouts(pad):
+    x = pad.copy()
+    beat = int(0.5 * SR)
+    for k in range(len(x) // beat):
+        x[k * beat + int(0.44 * SR): (k + 1) * beat] = 0.0     # 60-ms gap before each beat
+    found = run_checks(x, SR, _only("dropout"))
+    assert max((f.severity for f in found), default=0.0) < 0.5
+
+
+def test_noise_burst_found(pad):
+    x = pad.copy()
+    rng = np.random.default_rng(3)
+    a, n = int(2.2 * SR), int(0.2 * SR)
+    x[a: a + n] += rng.normal(0, 0.05, (n, 2)).astype(np.float32)
+    hits = _flagged(run_checks(x, SR, _only("noise_burst")), "noise_burst")
+    assert len(hits) == 1
+    assert abs(hits[0].start_s - a / SR) <= 0.01
+    assert abs(hits[0].end_s - (a + n) / SR) <= 0.015
