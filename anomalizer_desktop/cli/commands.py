@@ -14,7 +14,7 @@ from ..core.catalog import Catalog
 from ..core.config import default_catalog_path
 from ..core.errors import AnomalizerError
 from ..core.progress import CancelToken, Progress
-from .output import open_output, print_table, write_csv, write_json
+from .output import open_output, print_table, reasons_text, write_csv, write_json
 from .progress_bar import ProgressBar
 
 
@@ -99,11 +99,20 @@ def cmd_train(args, token, bar) -> int:
     return 0
 
 
+def flag_policy(args, calibration=None):
+    from ..core.qc_stage import FlagPolicy
+
+    return FlagPolicy(min_severity=args.severity, disabled=frozenset(args.disable_check),
+                      calibration=calibration, use_checks=not args.no_checks)
+
+
 def cmd_score(args, token, bar) -> int:
     from ..core.jobs import score
 
+    policy = flag_policy(args)
     with open_catalog(args) as catalog:
-        result = drive(score(args.paths, catalog, args.model, token=token, weights=args.weights), bar)
+        result = drive(score(args.paths, catalog, args.model, token=token, weights=args.weights,
+                             policy=policy), bar)
     model = {"path": str(args.model), "detector": result.model.detector,
              "encoder_id": result.model.encoder_id, "threshold": result.model.threshold}
     if args.csv or args.json:
@@ -127,11 +136,12 @@ def cmd_score(args, token, bar) -> int:
 def cmd_watch(args, token, bar) -> int:
     from ..core.detect.persistence import load_model
     from ..core.embedding import encoder_for_id
-    from ..core.jobs import score_file
+    from ..core.jobs import model_calibration, score_file
     from ..core.watch.watcher import FolderWatcher
 
     detector, info = load_model(args.model)
     encoder = encoder_for_id(info.encoder_id, weights=args.weights)
+    policy = flag_policy(args, model_calibration(info))
     ready: queue.Queue = queue.Queue()
     watcher = FolderWatcher(
         args.paths, on_ready=ready.put, on_error=lambda path, why: ready.put((path, why)),
@@ -148,12 +158,14 @@ def cmd_watch(args, token, bar) -> int:
             if isinstance(item, tuple):
                 print(f"error {item[0]}: {item[1]}", flush=True)
                 continue
-            row = score_file(item, encoder, detector, info.threshold)
+            row = score_file(item, encoder, detector, info.threshold, policy)
             if row.error:
                 print(f"error {row.path}: {row.error}", flush=True)
             else:
                 mark = "FLAG" if row.flagged else "ok"
-                print(f"{mark} {row.score:.4g} {row.path}", flush=True)
+                why = reasons_text(row)
+                print(f"{mark} {row.score:.4g} {row.path}" + (f"  [{why}]" if why else ""),
+                      flush=True)
     return 0
 
 

@@ -63,12 +63,14 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--csv", metavar="FILE", help="write rows as CSV ('-' = stdout)")
     out.add_argument("--json", metavar="FILE", help="write rows as JSON ('-' = stdout)")
     p.add_argument("--fail-on-flag", action="store_true", help="exit with 3 when any file is flagged")
+    check_options(p)
     encoder_options(p, choose=False)
 
     p = sub.add_parser("watch", help="score every new finished file in a folder (e.g. DAW exports)")
     p.add_argument("paths", nargs="+", type=Path, metavar="EXPORT_DIR")
     p.add_argument("--model", type=Path, required=True)
     p.add_argument("--duration", type=float, help=argparse.SUPPRESS)  # stop after N s (tests)
+    check_options(p)
     encoder_options(p, choose=False)
 
     p = sub.add_parser("weights", help="pre-trained encoder weights: status, download, import")
@@ -85,6 +87,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--count", type=int, default=100, help="number of normal loops")
     return parser
+
+
+def check_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--severity", default="medium", type=_severity, metavar="LEVEL",
+                   help="signal-check findings that flag a file: low, medium (default), high, or 0..1")
+    p.add_argument("--disable-check", action="append", default=[], metavar="KIND",
+                   help="ignore one signal check (repeatable), e.g. clipping, hum, off_grid")
+    p.add_argument("--no-checks", action="store_true", help="flag by the learned score only")
+
+
+def _severity(value: str) -> float:
+    levels = {"low": 0.2, "medium": 0.5, "high": 0.8}
+    if value.lower() in levels:
+        return levels[value.lower()]
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("use low, medium, high or a number from 0 to 1") from None
+    if not 0.0 <= number <= 1.0:
+        raise argparse.ArgumentTypeError("severity must be between 0 and 1")
+    return number
 
 
 def _network(value: str) -> str:

@@ -9,20 +9,46 @@ from pathlib import Path
 from typing import Sequence, TextIO
 
 from ..core.jobs import ScoredFile
+from ..core.qc import CHECKS, max_severity
 
-COLUMNS = ("path", "score", "threshold", "flagged", "fine", "duration_s", "error")
+KIND_COLUMNS = tuple(f"qc_{kind}" for kind in CHECKS)  # max severity of that kind's findings
+COLUMNS = ("path", "score", "threshold", "flagged", "learned_flagged", "reasons", "fine",
+           "duration_s", "error", *KIND_COLUMNS)
+
+
+def reasons_text(row: ScoredFile) -> str:
+    """``kind@time`` findings, most severe first: "click @ 1.234 s; hum 50 Hz -22 dB"."""
+    ordered = sorted(row.reasons, key=lambda f: -f.severity)
+    return "; ".join(f.label() for f in ordered)
 
 
 def as_dict(row: ScoredFile) -> dict:
+    kinds = {}
+    for kind, column in zip(CHECKS, KIND_COLUMNS):
+        found = [f for f in row.reasons if f.kind == kind]
+        kinds[column] = round(max_severity(found), 3) if found else None
     return {
         "path": str(row.path),
         "score": None if row.score is None else round(row.score, 6),
         "threshold": round(row.threshold, 6),
         "flagged": row.flagged,
+        "learned_flagged": row.learned_flagged,
+        "reasons": reasons_text(row),
         "fine": row.fine,
         "duration_s": None if row.duration_s is None else round(row.duration_s, 3),
         "error": row.error,
+        **kinds,
     }
+
+
+def as_json_dict(row: ScoredFile) -> dict:
+    record = as_dict(row)
+    record["findings"] = [
+        {"kind": f.kind, "severity": round(f.severity, 3), "start_s": round(f.start_s, 4),
+         "end_s": round(f.end_s, 4), "label": f.label()}
+        for f in row.reasons
+    ]
+    return record
 
 
 def write_csv(rows: Sequence[ScoredFile], stream: TextIO) -> None:
@@ -30,13 +56,14 @@ def write_csv(rows: Sequence[ScoredFile], stream: TextIO) -> None:
     writer.writeheader()
     for row in rows:
         record = as_dict(row)
-        record["flagged"] = "" if row.flagged is None else int(row.flagged)
+        for key in ("flagged", "learned_flagged"):
+            record[key] = "" if record[key] is None else int(record[key])
         record["fine"] = int(row.fine)
         writer.writerow({k: "" if v is None else v for k, v in record.items()})
 
 
 def write_json(rows: Sequence[ScoredFile], summary: dict, model: dict, stream: TextIO) -> None:
-    json.dump({"model": model, "summary": summary, "files": [as_dict(r) for r in rows]},
+    json.dump({"model": model, "summary": summary, "files": [as_json_dict(r) for r in rows]},
               stream, indent=2)
     stream.write("\n")
 
@@ -57,6 +84,7 @@ def print_table(rows: Sequence[ScoredFile], stream: TextIO, limit: int | None = 
             stream.write(f"   error      {row.path}  ({row.error})\n")
             continue
         mark = "FLAG" if row.flagged else ("fine" if row.fine else "  ok")
-        stream.write(f"{mark} {row.score:10.4g}  {row.path}\n")
+        why = reasons_text(row)
+        stream.write(f"{mark} {row.score:10.4g}  {row.path}" + (f"  [{why}]" if why else "") + "\n")
     if limit is not None and len(rows) > limit:
         stream.write(f"... {len(rows) - limit} more (use --csv or --json for all rows)\n")
