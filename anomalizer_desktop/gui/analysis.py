@@ -86,20 +86,46 @@ def row_from_record(record: FileRecord, fine: bool = False) -> LoopRow:
                    fine=fine, error=record.error)
 
 
+def reasons_text(findings) -> str:
+    """Signal-QC findings as one line, most severe first: "click @ 1.234 s; hum 50 Hz -22 dB"."""
+    return "; ".join(f.label() for f in sorted(findings or (), key=lambda f: -f.severity))
+
+
 def stored_rows(files: Sequence[FileRecord], catalog: Catalog, model_path: Path) -> list[LoopRow]:
-    """Rows for ``files`` with the scores last stored for ``model_path`` (if any)."""
+    """Rows for ``files`` with the scores (and QC reasons) last stored for ``model_path``."""
     fine = catalog.fine_hashes()
     model = catalog.get_model(model_path) if model_path.exists() else None
     stored = catalog.scores(model.id) if model is not None else {}
+    policy = _qc_policy(model_path) if stored else None
     rows = []
     for f in files:
         row = row_from_record(f, f.hash in fine)
         s = stored.get(f.id)
         if s is not None:
             row.score, row.threshold = s.score, s.threshold
-            row.flagged = bool(s.score > s.threshold and not row.fine)
+            row.flagged = bool(s.flagged and not row.fine)
+            if row.flagged and policy is not None:  # few rows: look their findings up
+                row.reasons = reasons_text(policy.reasons(_findings(catalog, f.hash)))
         rows.append(row)
     return rows
+
+
+def _qc_policy(model_path: Path):
+    """The flag policy the model was trained with (its library's signal-QC calibration)."""
+    from ..core.detect.persistence import read_model_info
+    from ..core.errors import AnomalizerError
+    from ..core.qc_stage import FlagPolicy
+
+    try:
+        return FlagPolicy(calibration=jobs.model_calibration(read_model_info(model_path)))
+    except AnomalizerError:
+        return FlagPolicy()
+
+
+def _findings(catalog: Catalog, content_hash: str | None):
+    from ..core.qc_stage import stored_findings
+
+    return stored_findings(catalog, content_hash)
 
 
 def listed_rows(paths: Sequence[Path]) -> list[LoopRow]:
@@ -213,7 +239,8 @@ def _finish(scored, catalog: Catalog, model_path: Path, encoder_id: str):
         rows.append(LoopRow(r.file_id, str(path), path.name, path.parent.name,
                             duration_s=r.duration_s, score=r.score, threshold=r.threshold,
                             flagged=r.flagged, fine=r.fine,
-                            error=r.error if r.score is None else None))
+                            error=r.error if r.score is None else None,
+                            reasons=reasons_text(getattr(r, "reasons", ()))))
     detector, _info = load_model(model_path)
     scored_ids = [r.file_id for r in rows if r.score is not None]
     records, X = catalog.embedding_matrix(scored_ids, encoder_id)

@@ -56,13 +56,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from ..core.audio.playback import open_player
     from .main_window import MainWindow
+    from .resources import APP_ID, icon_path
     from .theme import apply_theme
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORG_NAME)
     app.setApplicationName(APP_NAME)
     app.setApplicationDisplayName("Anomalizer")
-    app.setDesktopFileName("anomalizer-desktop")
+    app.setDesktopFileName(APP_ID)  # matches packaging/io.anomalizer.Desktop.desktop
     icon = icon_path()
     if icon is not None:
         app.setWindowIcon(QIcon(str(icon)))
@@ -120,12 +121,3 @@ def _save_and_quit(window, path: Path) -> None:
           flush=True)
     window.close()
     QApplication.quit()
-
-
-def icon_path() -> Path | None:
-    """The app icon from resources/ (source checkout) if present."""
-    here = Path(__file__).resolve().parents[2] / "resources"
-    for name in ("anomalizer.png", "anomalizer.svg"):
-        if (here / name).exists():
-            return here / name
-    return None

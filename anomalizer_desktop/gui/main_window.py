@@ -43,37 +43,48 @@ class MainWindow(QMainWindow):
         self.job: JobRunner | None = None
         self._pending: tuple[bool, bool] | None = None  # (list_first, retrain) queued behind a job
         self._reselecting = False
+        self._removing: set[str] = set()  # libraries removed while a job was running
         window_layout.build(self, player)
         window_actions.install(self)
         window_state.restore(self)
 
     # --- libraries and the job --------------------------------------------------------------
     def libraries(self) -> list[str]:
+        """The library folders shown: the catalog's list, shared with the ``anomalizer`` CLI."""
         return self.library_panel.libraries()
+
+    def refresh_libraries(self) -> None:
+        """Show the catalog's libraries (the CLI may have added some), minus pending removals."""
+        libs = [str(lib.path) for lib in self.catalog.libraries()]
+        self.library_panel.set_libraries([p for p in libs if p not in self._removing])
 
     @Slot(str)
     def add_library(self, folder: str) -> None:
         folder = str(Path(folder).expanduser().resolve())
-        libs = self.libraries()
-        if folder not in libs:
-            libs.append(folder)
-            self.catalog.add_library(folder)
-            self._set_libraries(libs)
+        self._removing.discard(folder)
+        self.catalog.add_library(folder)
+        self.refresh_libraries()
         self.run_analysis(list_first=True)
 
     @Slot(str)
     def remove_library(self, folder: str) -> None:
-        self._set_libraries([p for p in self.libraries() if p != folder])
-        self.catalog.remove_library(folder)
+        """Forget ``folder`` (its files are not touched). A running job is cancelled first."""
+        self._removing.add(folder)
+        self.refresh_libraries()
+        if self.job is None:
+            self._apply_removals()
         self.run_analysis()
+
+    def _apply_removals(self) -> None:
+        # Only once no job runs: a scan in flight would register its roots again.
+        for folder in sorted(self._removing):
+            self.catalog.remove_library(folder)
+        self._removing.clear()
 
     @Slot()
     def rescan(self) -> None:
+        self.refresh_libraries()
         self.run_analysis()
-
-    def _set_libraries(self, libs: list[str]) -> None:
-        self.library_panel.set_libraries(libs)
-        self.settings.setValue("libraries", libs)
 
     def run_analysis(self, list_first: bool = False, retrain: bool = False) -> None:
         """(Re)analyse every library in a worker; a running job is cancelled and this one queued."""
@@ -146,6 +157,7 @@ class MainWindow(QMainWindow):
     def _on_job_finished(self) -> None:
         self.job = None
         self.job_status.finish()
+        self._apply_removals()
         if self._pending is not None:
             list_first, retrain = self._pending
             self._pending = None
@@ -222,7 +234,10 @@ class MainWindow(QMainWindow):
             return
         shown = self.proxy.rowCount()
         flagged = self.model.flagged_count()
+        by_checks = self.model.flagged_by_checks_only()
         text = f"{flagged:,} flagged · {total:,} files"
+        if by_checks:
+            text = f"{flagged:,} flagged ({by_checks:,} by signal checks) · {total:,} files"
         if shown != total:
             text = f"{shown:,} shown · " + text
         self.counts.setText(text)
@@ -235,8 +250,12 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_take_scored(self, take: Take) -> None:
         if take.flagged:
-            self.notifier.notify("Flagged take", f"{Path(take.path).name}: score {take.score:.4g} "
-                                 f"is above the threshold {take.threshold:.4g}")
+            above = take.score is not None and take.score > take.threshold
+            why = (f"score {take.score:.4g} is above the threshold {take.threshold:.4g}" if above
+                   else f"score {take.score:.4g} is below the threshold {take.threshold:.4g}")
+            if take.reasons:
+                why += f"; signal checks: {take.reasons}"
+            self.notifier.notify("Flagged take", f"{Path(take.path).name}: {why}")
 
     @Slot(str)
     def _on_take_activated(self, path: str) -> None:
@@ -333,6 +352,17 @@ class MainWindow(QMainWindow):
         self.audition.player.close()
         if self._owns_catalog and not self.catalog.closed:
             self.catalog.close()
+
+    @Slot(bool)
+    def set_minimise_to_tray(self, on: bool) -> None:
+        self.notifier.minimise_to_tray = bool(on) and self.notifier.has_tray
+        self.settings.setValue("minimise_to_tray", bool(on))
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt name
+        """Minimised: optionally hide to the tray. The watcher keeps running either way."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.WindowStateChange and self.isMinimized():
+            self.notifier.window_minimised()
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt name
         self.save_state()

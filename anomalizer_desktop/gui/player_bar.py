@@ -64,8 +64,9 @@ class PlayerBar(QWidget):
         layout.addWidget(self.status_label)
 
         if not getattr(player, "available", False):
-            self.status_label.setText(f"⚠ {player.status_message}")
-            self.status_label.setToolTip("The app works without sound; the playhead still moves.")
+            self.status_label.setText(f"⚠ silent: {player.status_message}")
+            self.status_label.setToolTip("No sound is played. Everything else works, and the "
+                                         "playhead still moves so you can follow the waveform.")
         else:
             self.status_label.setText("")
             self.setToolTip(player.status_message)

@@ -1,10 +1,15 @@
-"""A readable dark theme: Fusion style + a dark QPalette + a small stylesheet, pyqtgraph to match."""
+"""A readable dark theme: Fusion style + a dark QPalette + a small stylesheet, pyqtgraph to match.
+
+Fusion draws a descending sort as an arrow pointing *up* (Qt's convention); most users read that
+as "ascending". :class:`AnomalizerStyle` flips the header arrow so a column sorted from the highest
+value down (the score, most anomalous first) shows an arrow pointing down.
+"""
 
 from __future__ import annotations
 
 import pyqtgraph as pg
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleOptionHeader
 
 WINDOW = "#1f2226"
 BASE = "#16181b"
@@ -49,9 +54,40 @@ def dark_palette() -> QPalette:
     return p
 
 
+_SortIndicator = QStyleOptionHeader.SortIndicator
+
+
+def shown_sort_arrow(indicator: _SortIndicator) -> _SortIndicator:
+    """The arrow drawn for a header's sort indicator: down for descending, up for ascending.
+
+    QHeaderView sets ``SortUp`` for a descending sort and ``SortDown`` for an ascending one.
+    """
+    if indicator == _SortIndicator.SortUp:
+        return _SortIndicator.SortDown
+    if indicator == _SortIndicator.SortDown:
+        return _SortIndicator.SortUp
+    return indicator
+
+
+class AnomalizerStyle(QProxyStyle):
+    """Fusion with header sort arrows that point the way values decrease (down = descending)."""
+
+    def __init__(self) -> None:
+        super().__init__("Fusion")
+
+    def drawPrimitive(self, element, option, painter, widget=None) -> None:  # noqa: N802 - Qt name
+        if (element == QStyle.PrimitiveElement.PE_IndicatorHeaderArrow
+                and isinstance(option, QStyleOptionHeader)):
+            flipped = QStyleOptionHeader(option)
+            flipped.sortIndicator = shown_sort_arrow(option.sortIndicator)
+            super().drawPrimitive(element, flipped, painter, widget)
+            return
+        super().drawPrimitive(element, option, painter, widget)
+
+
 def apply_theme(app: QApplication) -> None:
     """Apply the dark theme to ``app`` and configure pyqtgraph's colours to match."""
-    app.setStyle("Fusion")
+    app.setStyle(AnomalizerStyle())
     app.setPalette(dark_palette())
     app.setStyleSheet(STYLESHEET)
     configure_pyqtgraph()

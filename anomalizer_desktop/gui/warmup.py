@@ -3,10 +3,16 @@
 Importing torch (and its optimiser machinery) and librosa's first JIT compilations hold the GIL
 for up to ~0.7 s at a time. Done in the first job, that shows as stutters while the user works;
 done once at start-up, while the window appears, the first real scan runs without them.
+
+Those imports leave ~500,000 long-lived Python objects. Every full garbage collection walks all of
+them (~0.3 s with the GIL held, whichever thread triggers it: a visible stall of the window).
+``gc.freeze()`` after each import moves them to the permanent generation, so later collections
+only look at objects created since.
 """
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 
@@ -27,6 +33,7 @@ def warm_up() -> list[str]:
         try:
             importlib.import_module(name)
             done.append(name)
+            gc.freeze()
         except Exception as exc:  # noqa: BLE001 - warming is best effort
             log.debug("warm-up: %s not imported (%s)", name, exc)
     try:
@@ -37,6 +44,7 @@ def warm_up() -> list[str]:
         done.append("spectral-encoder")
     except Exception as exc:  # noqa: BLE001
         log.debug("warm-up: spectral encoder failed (%s)", exc)
+    gc.freeze()
     return done
 
 

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.errors import AnomalizerError
+from .analysis import reasons_text
 from .workers import JobRunner, call_job, start_job
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,9 @@ class Take:
     path: str
     score: float | None
     threshold: float
-    flagged: bool | None
+    flagged: bool | None  # above the threshold, or a signal-check reason
     error: str | None
+    reasons: str = ""  # signal-check findings, most severe first
 
 
 class _Scorer:
@@ -60,13 +62,18 @@ class _Scorer:
             from ..core.detect.persistence import load_model
             from ..core.embedding import encoder_for_id
 
+            from ..core.qc_stage import FlagPolicy
+
             detector, info = load_model(self.model_path)
-            self._loaded = (detector, info, encoder_for_id(info.encoder_id))
+            # The library's signal-QC calibration, as when the table was scored.
+            policy = FlagPolicy(calibration=jobs.model_calibration(info))
+            self._loaded = (detector, info, encoder_for_id(info.encoder_id), policy)
             self._mtime = mtime
-        detector, info, encoder = self._loaded
+        detector, info, encoder, policy = self._loaded
         thr = float(threshold) if threshold is not None else float(info.threshold)
-        scored = jobs.score_file(Path(path), encoder, detector, thr)
-        return Take(path, scored.score, thr, scored.flagged, scored.error)
+        scored = jobs.score_file(Path(path), encoder, detector, thr, policy=policy)
+        return Take(path, scored.score, thr, scored.flagged, scored.error,
+                    reasons_text(getattr(scored, "reasons", ())))
 
 
 class WatchController(QObject):
@@ -220,7 +227,12 @@ class NewTakesPanel(QWidget):
         if take.error:
             text, colour = f"{name} — {take.error}", QColor("#8b949e")
         elif take.flagged:
-            text, colour = f"⚑ {name} — score {take.score:.4g} (above {take.threshold:.4g})", QColor("#ff6b5a")
+            above = take.score is not None and take.score > take.threshold
+            why = [f"score {take.score:.4g} (above {take.threshold:.4g})" if above
+                   else f"score {take.score:.4g}"]
+            if take.reasons:
+                why.append(take.reasons)
+            text, colour = f"⚑ {name} — {'; '.join(why)}", QColor("#ff6b5a")
         else:
             text, colour = f"{name} — score {take.score:.4g}", None
         item = QListWidgetItem(text)

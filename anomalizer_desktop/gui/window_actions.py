@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: What Help ▸ Keyboard shortcuts shows; a test checks it against the actions' real shortcuts.
 SHORTCUTS = [
     ("Up / Down", "Previous / next loop (plays it when auto-play is on)"),
     ("Space", "Play / stop"),
@@ -33,6 +34,7 @@ SHORTCUTS = [
     ("F5", "Rescan libraries"),
     ("Ctrl+T", "Train the model…"),
     ("F1", "This list"),
+    ("Ctrl+Q", "Quit (a running job is cancelled; finished work is kept)"),
 ]
 
 
@@ -81,11 +83,18 @@ def install(w: MainWindow) -> None:
     a["shortcuts"] = _action(w, "&Keyboard shortcuts", lambda: show_shortcuts(w), "F1")
     a["about"] = _action(w, "&About Anomalizer", lambda: show_about(w))
 
+    a["tray"] = _action(w, "Minimise to &tray", w.set_minimise_to_tray, checkable=True,
+                        tip="Minimising hides the window to the system tray; watch folders keep "
+                            "being scored")
+    if not w.notifier.has_tray:
+        a["tray"].setEnabled(False)
+        a["tray"].setText("Minimise to tray (no system tray on this desktop)")
     a["libraries"] = w.library_dock.toggleViewAction()
+    a["takes"] = w.takes_dock.toggleViewAction()
     menus = [
         ("&File", ["add", "demo", "rescan", None, "quit"]),
         ("&Edit", ["fine", "copy", "reveal"]),
-        ("&View", ["filter", "flagged", None, "libraries"]),
+        ("&View", ["filter", "flagged", None, "libraries", "takes", None, "tray"]),
         ("&Playback", ["play", "stop", "loop", None, "autoplay"]),
         ("&Model", ["train", "retrain", None, "weights"]),
         ("&Help", ["shortcuts", "about"]),
@@ -162,14 +171,19 @@ def reveal_current(w: MainWindow) -> None:
         w.statusBar().showMessage("Could not open a file manager", 6000)
 
 
+DEMO_NORMAL_LOOPS = 100  # as `anomalizer demo`: fewer makes an unstable personal model
+
+
 def open_demo(w: MainWindow) -> None:
-    from ..core.demo import write_demo_library
+    """Add the demo library (100 bass loops + 5 planted oddities), writing it on first use."""
+    from ..core.audio.io import iter_audio_files
+    from ..core.demo import N_ODDITIES, write_demo_library
 
     root = data_dir() / "demo-library"
-    if root.exists() and any(root.rglob("*.wav")):
+    if root.is_dir() and sum(1 for _ in iter_audio_files(root)) == DEMO_NORMAL_LOOPS + N_ODDITIES:
         w.add_library(str(root))
         return
-    runner = JobRunner(call_job(write_demo_library, root), name="demo")
+    runner = JobRunner(call_job(write_demo_library, root, n_normal=DEMO_NORMAL_LOOPS), name="demo")
     w.start_job(runner, "Writing the demo library…", w.on_demo_written)
 
 

@@ -139,6 +139,8 @@ def build(w: MainWindow, player) -> None:
     w.encoder_status.setObjectName("weightsStatus")
     w.job_status = JobStatusWidget()
     w.job_status.cancelRequested.connect(w.cancel_job)
-    w.statusBar().addWidget(w.encoder_status, 1)
+    # Permanent: a status message (e.g. "trained a new model") must never hide which encoder
+    # is in use, especially the offline fallback.
+    w.statusBar().addPermanentWidget(w.encoder_status)
     w.statusBar().addPermanentWidget(w.job_status)
     w._update_counts()

@@ -1,7 +1,11 @@
-"""Window state and settings persisted with QSettings (geometry, docks, splitters, audition)."""
+"""Window state and UI settings persisted with QSettings (geometry, docks, splitters, audition).
+
+The library folders are not here: the catalog owns them (the CLI sees the same list).
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray
@@ -24,13 +28,21 @@ def restore(w: MainWindow) -> None:
         value = s.value(f"window/{name}")
         if isinstance(value, QByteArray):
             getattr(w, name).restoreState(value)
-    libs = s.value("libraries", []) or []
-    libs = [libs] if isinstance(libs, str) else list(libs)
-    w.library_panel.set_libraries(libs)
+    # Libraries live in the catalog (shared with the CLI); older versions kept them here.
+    legacy = s.value("libraries")
+    if legacy is not None:
+        for folder in [legacy] if isinstance(legacy, str) else list(legacy or []):
+            if Path(folder).is_dir():
+                w.catalog.add_library(folder)
+        s.remove("libraries")
+    w.refresh_libraries()
     w.player_bar.autoplay_button.setChecked(s.value("autoplay", True, type=bool))
     w.player_bar.set_loop(s.value("loop", False, type=bool))
     w.player_bar.set_volume_percent(int(s.value("volume", 80)))
     w.scatter.set_space(str(s.value("map_space", "latent")))
+    tray = s.value("minimise_to_tray", False, type=bool) and w.notifier.has_tray
+    w.actions_by_name["tray"].setChecked(tray)
+    w.notifier.minimise_to_tray = tray
     watched = s.value("watch_folders", []) or []
     w.takes_panel.set_folders([watched] if isinstance(watched, str) else list(watched))
     w._update_counts()  # noqa: SLF001

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from PySide6.QtCore import QPersistentModelIndex, Qt
+from PySide6.QtCore import QPersistentModelIndex, QPoint, Qt
 from PySide6.QtWidgets import QTableView
 
 from anomalizer_desktop.gui.models.loop_filter import LoopFilterProxy
@@ -224,3 +224,66 @@ def test_drag_out_gives_file_urls(models):
     paths = [u.toLocalFile() for u in mime.urls()]
     assert sorted(paths) == sorted(["/lib/fx/glitch.wav", "/lib/bass/bass_groove.wav"])
     assert "text/uri-list" in proxy.mimeTypes()
+
+
+def test_repeated_sort_is_a_no_op_until_data_changes(models, qtbot):
+    model, proxy = models
+    proxy.sort(SCORE, DESC)
+    with qtbot.assertNotEmitted(model.layoutChanged):
+        proxy.sort(SCORE, DESC)  # QTableView.sortByColumn asks twice; the second costs nothing
+    # A score changes: the same sort request must re-sort.
+    model.update_scores({1: (9.0, 2.0, True)})
+    with qtbot.waitSignal(model.layoutChanged, timeout=1000):
+        proxy.sort(SCORE, DESC)
+    assert ids(proxy)[0] == 1
+
+
+def test_score_header_says_most_anomalous_first_and_sorts_descending_first(models):
+    model, proxy = models
+    proxy.sort(SCORE, DESC)
+    tip = model.headerData(SCORE, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
+    assert "most anomalous first" in tip
+    proxy.sort(SCORE, ASC)
+    tip = model.headerData(SCORE, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
+    assert "least anomalous first" in tip
+    initial = Qt.ItemDataRole.InitialSortOrderRole
+    assert model.headerData(SCORE, Qt.Orientation.Horizontal, initial) == DESC
+    assert model.headerData(COLUMN_INDEX["name"], Qt.Orientation.Horizontal, initial) == ASC
+
+
+def test_first_click_on_score_header_sorts_most_anomalous_first(models, qtbot):
+    model, proxy = models
+    view = QTableView()
+    qtbot.addWidget(view)
+    view.setModel(proxy)
+    view.setSortingEnabled(True)
+    view.sortByColumn(COLUMN_INDEX["name"], ASC)
+    view.resize(600, 300)
+    view.show()
+    header = view.horizontalHeader()
+    x = header.sectionViewportPosition(SCORE) + header.sectionSize(SCORE) // 2
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton,
+                     pos=QPoint(x, header.height() // 2))
+    assert header.sortIndicatorSection() == SCORE
+    assert header.sortIndicatorOrder() == DESC
+    assert ids(proxy)[:2] == [6, 2]
+
+
+def test_signal_check_reasons_keep_a_row_flagged_at_any_sensitivity(models):
+    model, proxy = models
+    r = model.row_for_id(1)  # score 0.5: below every threshold used here
+    model.rows[r].reasons = "click @ 1.234 s"
+    model.apply_threshold(100.0)
+    assert model.rows[model.row_for_id(1)].flagged is True
+    assert model.rows[model.row_for_id(6)].flagged is False  # 7.5 < 100, no reasons
+    tip = model.index(model.row_for_id(1), COLUMN_INDEX["flag"]).data(Qt.ItemDataRole.ToolTipRole)
+    assert "below the threshold" in tip and "click @ 1.234 s" in tip
+
+
+def test_flagged_by_checks_only_counts_rows_below_the_threshold(models):
+    model, _ = models
+    assert model.flagged_by_checks_only() == 0
+    model.rows[model.row_for_id(1)].reasons = "hum 50 Hz -20 dB"
+    model.apply_threshold(2.0)
+    assert model.flagged_count() == 3  # 2 and 6 by score, 1 by its finding
+    assert model.flagged_by_checks_only() == 1

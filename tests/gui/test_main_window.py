@@ -175,7 +175,9 @@ def test_watch_folder_new_take_is_scored_flagged_and_notified(qtbot, window, dem
     assert take.score == pytest.approx(top.score, rel=1e-4)
     assert take.flagged is True
     assert w.notifier.history and "take_01.wav" in w.notifier.history[-1][1]
-    # A normal take goes on top, unflagged, without a notification.
+    # A normal take goes on top, unflagged, without a notification, also while minimised.
+    w.showMinimized()
+    qtbot.waitUntil(w.isMinimized, timeout=3000)
     normal = w.proxy.index(w.proxy.rowCount() - 1, 0).data(RowRole)
     shutil.copyfile(normal.path, bounce / "take_02.wav")
     qtbot.waitUntil(lambda: w.takes_panel.takes.count() == 2, timeout=60_000)

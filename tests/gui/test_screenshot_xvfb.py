@@ -53,7 +53,7 @@ def test_main_window_screenshot_on_demo_library(xvfb_display, tmp_path):
     facts = dict(re.findall(r"(\w+)=(\S+)", line))
     assert facts.get("saved") == "True", proc.stdout + proc.stderr[-2000:]
     assert facts["platform"] == "xcb"  # a real X window, not the offscreen plugin
-    assert int(facts["rows"]) == 45 and int(facts["flagged"]) >= 1
+    assert int(facts["rows"]) == 105 and int(facts["flagged"]) >= 1
 
     from PySide6.QtGui import QImage
 

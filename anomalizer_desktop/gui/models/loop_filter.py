@@ -64,6 +64,8 @@ class LoopFilterProxy(QSortFilterProxyModel):
 
     def refilter(self) -> None:
         """Recompute the mask after row data changed (e.g. flags after a sensitivity change)."""
+        if self._mask is None and self._accepts_all():
+            return  # nothing filtered before or after: skip 100,000 filterAcceptsRow calls
         self._refilter()
 
     def _accepts_all(self) -> bool:
@@ -72,13 +74,16 @@ class LoopFilterProxy(QSortFilterProxyModel):
     def _build_mask(self) -> list[bool]:
         model = self.sourceModel()
         rows = model.rows if isinstance(model, LoopTableModel) else []
+        if self._flagged_only:
+            mask = [bool(r.flagged and not r.fine) for r in rows]
+        else:
+            mask = [True] * len(rows)
         needles = self._text.split()
-        flagged_only = self._flagged_only
-        return [
-            (not flagged_only or bool(r.flagged and not r.fine))
-            and all(n in r.search_key for n in needles)
-            for r in rows
-        ]
+        if needles:
+            keys = [r.search_key for r in rows]
+            for needle in needles:  # one pass per word: "in" on str is C-fast
+                mask = [m and needle in k for m, k in zip(mask, keys)]
+        return mask
 
     def _refilter(self) -> None:
         self.beginFilterChange()

@@ -96,14 +96,16 @@ _CENTER = Qt.AlignmentFlag.AlignCenter
 
 COLUMNS: tuple[Column, ...] = (
     Column("flag", "Flag", _flag_text, _flag_sort, _CENTER,
-           "flag: score above the threshold; fine: you marked it as fine"),
+           "flag: score above the threshold, or a signal-check reason; "
+           "fine: you marked it as fine"),
     Column("score", "Score", lambda r: format_score(r.score), lambda r: r.score, _RIGHT,
            "anomaly score: higher = more unusual for this library"),
     Column("name", "Name", lambda r: r.name, lambda r: r.name.lower()),
     Column("folder", "Folder", lambda r: r.folder, lambda r: r.folder.lower()),
     Column("duration", "Duration", lambda r: format_duration(r.duration_s),
            lambda r: r.duration_s, _RIGHT),
-    Column("reasons", "Reasons", lambda r: r.reasons, lambda r: r.reasons or None),
+    Column("reasons", "Reasons", lambda r: r.reasons, lambda r: r.reasons or None,
+           tooltip="signal checks (click, clipping, hum, …) that flag a file whatever its score"),
 )
 COLUMN_INDEX = {c.key: i for i, c in enumerate(COLUMNS)}
 
@@ -116,6 +118,7 @@ class LoopTableModel(QAbstractTableModel):
         self._rows: list[LoopRow] = []
         self._row_of: dict[int, int] | None = {}
         self._sort: tuple[int, Qt.SortOrder] | None = None
+        self._in_order = False  # rows are in self._sort's order (no data changed since)
 
     # --- Qt interface -------------------------------------------------------------------------
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
@@ -129,8 +132,26 @@ class LoopTableModel(QAbstractTableModel):
             if role == Qt.ItemDataRole.DisplayRole:
                 return COLUMNS[section].header
             if role == Qt.ItemDataRole.ToolTipRole:
-                return COLUMNS[section].tooltip or None
+                return self._header_tooltip(section)
+            if role == Qt.ItemDataRole.InitialSortOrderRole:
+                # First click on Score or Flag: most anomalous first.
+                return (Qt.SortOrder.DescendingOrder if COLUMNS[section].key in ("score", "flag")
+                        else Qt.SortOrder.AscendingOrder)
         return None
+
+    def _header_tooltip(self, section: int) -> str | None:
+        lines = [COLUMNS[section].tooltip] if COLUMNS[section].tooltip else []
+        if self._sort is not None and self._sort[0] == section:
+            descending = self._sort[1] == Qt.SortOrder.DescendingOrder
+            key = COLUMNS[section].key
+            if key == "score":
+                lines.append("sorted: most anomalous first" if descending
+                             else "sorted: least anomalous first")
+            elif key in ("name", "folder", "reasons"):
+                lines.append("sorted: Z to A" if descending else "sorted: A to Z")
+            else:
+                lines.append("sorted: highest first" if descending else "sorted: lowest first")
+        return "\n".join(lines) or None
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
         if not index.isValid():
@@ -166,7 +187,10 @@ class LoopTableModel(QAbstractTableModel):
                 return row.path
             if column.key in ("score", "flag") and row.score is not None and row.threshold is not None:
                 verdict = "above" if row.score > row.threshold else "below"
-                return f"score {row.score:.4g} is {verdict} the threshold {row.threshold:.4g}"
+                text = f"score {row.score:.4g} is {verdict} the threshold {row.threshold:.4g}"
+                return f"{text}\nsignal checks: {row.reasons}" if row.reasons else text
+            if column.key == "reasons" and row.reasons:
+                return row.reasons
             return None
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return column.align
@@ -190,33 +214,43 @@ class LoopTableModel(QAbstractTableModel):
         return Qt.DropAction.CopyAction
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        """Stable sort by the column's sort key; rows whose key is None go last either way."""
+        """Stable sort by the column's sort key; rows whose key is None go last either way.
+
+        Asking again for the order the rows are already in does nothing (``QTableView.sortByColumn``
+        sorts twice when the indicator changes; with 100,000 rows each sort is visible).
+        """
         if not 0 <= column < len(COLUMNS):
+            return
+        if self._sort == (column, order) and self._in_order:
             return
         self._sort = (column, order)
         new_order = self._sorted_order(column, order)
         self.layoutAboutToBeChanged.emit()
-        old_to_new = [0] * len(new_order)
-        for new, old in enumerate(new_order):
-            old_to_new[old] = new
         self._rows = [self._rows[i] for i in new_order]
         self._row_of = None
+        self._in_order = True
         persistent = self.persistentIndexList()
-        self.changePersistentIndexList(
-            persistent,
-            [self.index(old_to_new[p.row()], p.column()) if p.isValid() else QModelIndex()
-             for p in persistent],
-        )
+        if persistent:
+            old_to_new = {old: new for new, old in enumerate(new_order)}
+            self.changePersistentIndexList(
+                persistent,
+                [self.index(old_to_new[p.row()], p.column()) if p.isValid() else QModelIndex()
+                 for p in persistent],
+            )
         self.layoutChanged.emit()
 
     def _sorted_order(self, column: int, order: Qt.SortOrder) -> list[int]:
         key = COLUMNS[column].sort_key
-        keyed = [(key(r), i) for i, r in enumerate(self._rows)]
-        # "k != k" is True only for NaN; NaN and None both go last.
-        present = [t for t in keyed if t[0] is not None and t[0] == t[0]]
-        missing = [i for k, i in keyed if k is None or k != k]
-        present.sort(key=_first, reverse=order == Qt.SortOrder.DescendingOrder)
-        return [i for _, i in present] + missing
+        keys = [key(r) for r in self._rows]
+        # "k == k" is False only for NaN; NaN and None both go last.
+        present = [i for i, k in enumerate(keys) if k is not None and k == k]
+        if len(present) == len(keys):
+            missing: list[int] = []
+        else:
+            missing = [i for i, k in enumerate(keys) if k is None or k != k]
+        # list.sort is stable also with reverse=True (equal keys keep their current order).
+        present.sort(key=keys.__getitem__, reverse=order == Qt.SortOrder.DescendingOrder)
+        return present + missing
 
     # --- Rows -----------------------------------------------------------------------------------
     @property
@@ -235,12 +269,14 @@ class LoopTableModel(QAbstractTableModel):
             r.search_key = f"{r.name}\n{r.folder}".lower()
         if self._sort is not None:
             self._rows = [self._rows[i] for i in self._sorted_order(*self._sort)]
+        self._in_order = self._sort is not None
         self._row_of = None
         self.endResetModel()
 
     def resort(self) -> None:
         """Apply the current sort again (after scores arrived)."""
         if self._sort is not None:
+            self._in_order = False
             self.sort(*self._sort)
 
     def row_for_id(self, file_id: int) -> int | None:
@@ -269,12 +305,15 @@ class LoopTableModel(QAbstractTableModel):
         return len(changed)
 
     def apply_threshold(self, threshold: float) -> int:
-        """Re-flag every scored row against a new threshold (sensitivity change, no retraining)."""
+        """Re-flag every scored row against a new threshold (sensitivity change, no retraining).
+
+        A row with signal-QC reasons stays flagged whatever the threshold.
+        """
         changed: list[int] = []
         for r, row in enumerate(self._rows):
             if row.score is None:
                 continue
-            flagged = row.score > threshold
+            flagged = row.score > threshold or bool(row.reasons)
             if row.flagged != flagged or row.threshold != threshold:
                 row.flagged, row.threshold = flagged, threshold
                 changed.append(r)
@@ -296,6 +335,12 @@ class LoopTableModel(QAbstractTableModel):
     def flagged_count(self) -> int:
         return sum(1 for r in self._rows if r.flagged and not r.fine)
 
+    def flagged_by_checks_only(self) -> int:
+        """Flagged rows whose score is not above the threshold: a signal check flagged them."""
+        return sum(1 for r in self._rows if r.flagged and not r.fine and r.reasons
+                   and not (r.score is not None and r.threshold is not None
+                            and r.score > r.threshold))
+
     def _index_of(self) -> dict[int, int]:
         """file_id -> row, rebuilt lazily after a reset or a sort."""
         if self._row_of is None:
@@ -306,6 +351,7 @@ class LoopTableModel(QAbstractTableModel):
         """One dataChanged per contiguous run of rows (one overall range if there are very many)."""
         if not rows:
             return
+        self._in_order = False  # a sort key may have changed
         cols = sorted(COLUMN_INDEX[k] for k in keys)
         first_col, last_col = cols[0], cols[-1]
         # Row backgrounds change with the flag, so whole rows are repainted when the flag changes.

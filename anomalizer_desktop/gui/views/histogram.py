@@ -162,7 +162,7 @@ class ScoreHistogramView(QWidget):
             n = self.flagged_count()
             share = 100.0 * n / max(1, self._scores.size)
             self.summary.setText(f"Threshold {self._threshold:.4g} ({self._percentile:.1f} th percentile): "
-                                 f"{n:,} of {self._scores.size:,} files flagged ({share:.1f} %)")
+                                 f"{n:,} of {self._scores.size:,} files above it ({share:.1f} %) are flagged")
         else:
             self.line.hide()
             self.summary.setText("No scores yet")
