@@ -17,9 +17,16 @@ COLUMNS = ("path", "score", "threshold", "flagged", "learned_flagged", "reasons"
 
 
 def reasons_text(row: ScoredFile) -> str:
-    """``kind@time`` findings, most severe first: "click @ 1.234 s; hum 50 Hz -22 dB"."""
-    ordered = sorted(row.reasons, key=lambda f: -f.severity)
-    return "; ".join(f.label() for f in ordered)
+    """One entry per kind, most severe kind first: "click @ 1.234 s (+2 more); hum 50 Hz -22 dB".
+    The JSON output keeps every finding with its time range."""
+    by_kind: dict[str, list] = {}
+    for finding in sorted(row.reasons, key=lambda f: -f.severity):
+        by_kind.setdefault(finding.kind, []).append(finding)
+    parts = []
+    for findings in by_kind.values():
+        more = f" (+{len(findings) - 1} more)" if len(findings) > 1 else ""
+        parts.append(findings[0].label() + more)
+    return "; ".join(parts)
 
 
 def as_dict(row: ScoredFile) -> dict:
