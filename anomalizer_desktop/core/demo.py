@@ -140,19 +140,39 @@ def _render(spec: _Spec, rng: np.random.Generator) -> np.ndarray:
         dark = spec.folder.endswith("Dark")
         y = _bass(n, sr, step, KEYS[spec.key], dark, rng)
         if spec.kind == "glitch":
-            at = int(n * rng.uniform(0.3, 0.45))
-            y[at : at + 3] = [0.98, -0.98, 0.9]  # a loud click
-            gap = int(n * rng.uniform(0.6, 0.75))
-            y[gap : gap + int(0.25 * sr)] = 0.0  # a 250-ms dropout
-            return y
+            return _glitch(y, sr, rng)
         if spec.kind == "clipped":  # a broken drive stage: folds the wave over, then clips it
             return np.clip(np.sin(25.0 * y) * 1.4, -1.0, 1.0) * 0.999
     peak = float(np.max(np.abs(y))) or 1.0
     return y / peak * 10 ** (-rng.uniform(1.0, 6.0) / 20.0)
 
 
+def _glitch(y: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """A loud 3-sample click, and a 250-ms dropout cut into a note that carries on after it."""
+    n = y.size
+    at = int(n * rng.uniform(0.3, 0.45))
+    y[at : at + 3] = [0.98, -0.98, 0.9]
+    # The gap goes where the bass is playing at about the same level before and after it,
+    # so it is a dropout in a sounding note, not a longer rest.
+    gap_n = int(0.25 * sr)
+    w = int(0.01 * sr)
+    level = np.sqrt(np.convolve(y * y, np.ones(w) / w, mode="same"))
+    ref = float(level.max())
+    lo, hi = int(0.55 * n), int(0.85 * n) - gap_n
+    cands = np.arange(lo, hi, max(1, w // 2))
+    after = level[np.minimum(cands + gap_n + w, n - 1)]
+    ok = cands[(level[cands - w] >= 0.4 * ref) & (after >= 0.4 * ref)]
+    gap = int(rng.choice(ok)) if ok.size else int(n * rng.uniform(0.6, 0.75))
+    y[gap : gap + gap_n] = 0.0
+    return y
+
+
 def _note_grid(bars: int, rng: np.random.Generator, density: float) -> list[tuple[int, int, int]]:
-    """(start step, length in steps, scale degree) of a one-bar motif repeated over ``bars``."""
+    """(start step, length in steps, scale degree) of a one-bar motif repeated over ``bars``.
+
+    The motif always plays through to the end of the bar (a pickup into the downbeat), as a
+    loop cut to its bars does: no long rest at the end that the start does not have.
+    """
     motif: list[tuple[int, int, int]] = []
     s = 0
     while s < 16:
@@ -164,6 +184,13 @@ def _note_grid(bars: int, rng: np.random.Generator, density: float) -> list[tupl
             s += length
         else:
             s += 1
+    last_start, last_len, last_degree = motif[-1]
+    if last_start + last_len < 16 or last_len > 2:
+        if last_start < 14:
+            motif[-1] = (last_start, min(last_len, 14 - last_start), last_degree)
+            motif.append((14, 2, int(rng.choice([0, 2, 3, 4]))))
+        else:
+            motif[-1] = (last_start, 16 - last_start, last_degree)
     notes = []
     for b in range(bars):
         for start, length, degree in motif:
@@ -174,49 +201,88 @@ def _note_grid(bars: int, rng: np.random.Generator, density: float) -> list[tupl
 
 
 def _adsr(n_gate: int, n_release: int, sr: int, a: float, d: float, s: float) -> np.ndarray:
+    """Attack (raised cosine), decay to sustain, then a release that fades smoothly to 0."""
     t = np.arange(n_gate) / sr
-    env = np.where(t < a, t / a, s + (1.0 - s) * np.exp(-(t - a) / d))
-    tail = env[-1] * np.exp(-np.arange(n_release) / max(n_release / 5.0, 1.0))
+    rise = 0.5 - 0.5 * np.cos(np.pi * np.minimum(t / a, 1.0))
+    env = np.where(t < a, rise, s + (1.0 - s) * np.exp(-(t - a) / d))
+    tail = env[-1] * (1.0 - np.arange(1, n_release + 1) / n_release) ** 3
     return np.concatenate([env, tail])
 
 
+def _poly_blep(t: np.ndarray, dt: np.ndarray) -> np.ndarray:
+    """Band-limiting correction for a unit step at phase 0 (t: phase in [0, 1))."""
+    out = np.zeros_like(t)
+    lo = t < dt
+    x = t[lo] / dt[lo]
+    out[lo] = 2 * x - x * x - 1.0
+    hi = t > 1.0 - dt
+    x = (t[hi] - 1.0) / dt[hi]
+    out[hi] = x * x + 2 * x + 1.0
+    return out
+
+
 def _bass(n: int, sr: int, step: float, root_midi: int, dark: bool, rng: np.random.Generator) -> np.ndarray:
-    """A mono-synth bass line: saw/square/pulse oscillator, low-pass with a filter envelope."""
+    """A mono-synth bass line: saw/square/pulse oscillator, low-pass with a filter envelope.
+
+    Rendered like a loop made in a DAW: band-limited oscillators, notes with short attack and
+    release ramps, and the tail that rings past the loop end wrapped onto its start, so the
+    end joins the start without a jump.
+    """
     from scipy.signal import butter, sosfilt
 
+    pre = int(0.05 * sr)  # filter warm-up, dropped
+    tail = int(0.25 * sr)  # rings past the loop end, wrapped onto the start
+    m = pre + n + tail
     octave = int(rng.choice([0, 12], p=[0.6, 0.4]))
-    freq = np.full(n, 440.0 * 2 ** ((root_midi + octave - 69) / 12))
-    amp = np.zeros(n)
-    fenv = np.zeros(n)
-    a, d, s = rng.uniform(0.002, 0.01), rng.uniform(0.05, 0.3), rng.uniform(0.3, 0.85)
+    freq = np.full(m, 440.0 * 2 ** ((root_midi + octave - 69) / 12))
+    amp = np.zeros(m)
+    fenv = np.zeros(m)
+    a, d, s = rng.uniform(0.006, 0.015), rng.uniform(0.05, 0.3), rng.uniform(0.3, 0.85)
     gate = rng.uniform(0.6, 0.95)
+    n_release = int(rng.uniform(0.04, 0.08) * sr)
     step_n = step * sr
     for start, length, degree in _note_grid(max(1, round(n / (16 * step_n))), rng, rng.uniform(0.25, 0.6)):
         i0 = int(start * step_n)
         if i0 >= n:
             break
+        i0 += pre
         n_gate = max(int(length * step_n * gate), 16)
-        env = _adsr(n_gate, int(0.04 * sr), sr, a, d, s)[: n - i0]
+        env = _adsr(n_gate, n_release, sr, a, d, s)[: m - i0]
         seg = slice(i0, i0 + env.size)
         freq[i0:] = 440.0 * 2 ** ((root_midi + octave + PENTATONIC[degree] - 69) / 12)
         amp[seg] = np.maximum(amp[seg], env)
-        fenv[seg] = np.maximum(fenv[seg], np.exp(-np.arange(env.size) / (sr * rng.uniform(0.04, 0.2))))
-    phase = np.cumsum(freq) / sr
+        decay = np.exp(-np.arange(env.size) / (sr * rng.uniform(0.04, 0.2)))
+        fenv[seg] = np.maximum(fenv[seg], decay * np.minimum(env / max(env.max(), 1e-9) * 4.0, 1.0))
+    # A little analog pitch drift (a few cents, moving every 0.25 s): steady notes do not form
+    # lines as exact as mains hum.
+    points = rng.standard_normal(int(m / sr / 0.25) + 2) * 4.0
+    freq = freq * 2 ** (np.interp(np.arange(m) / sr / 0.25, np.arange(points.size), points) / 1200)
+    dt = freq / sr
+    phase = np.cumsum(dt)
     shape = rng.choice(["saw", "square", "pulse", "saw+sine"])
     frac = phase % 1.0
+    saw = 2.0 * frac - 1.0 - _poly_blep(frac, dt)
     if shape == "saw":
-        osc = 2.0 * frac - 1.0
+        osc = saw
     elif shape == "square":
-        osc = np.where(frac < 0.5, 1.0, -1.0)
+        osc = np.where(frac < 0.5, 1.0, -1.0) + _poly_blep(frac, dt) - _poly_blep((frac + 0.5) % 1.0, dt)
     elif shape == "pulse":
-        osc = np.where(frac < 0.25, 1.0, -0.35)
+        osc = np.where(frac < 0.25, 1.0, -1.0) + _poly_blep(frac, dt) - _poly_blep((frac + 0.75) % 1.0, dt)
+        osc += 0.5  # zero mean
     else:
-        osc = 0.5 * (2.0 * frac - 1.0) + 0.8 * np.sin(2 * np.pi * phase)
+        osc = 0.5 * saw + 0.8 * np.sin(2 * np.pi * phase)
     base = rng.uniform(120.0, 250.0) if dark else rng.uniform(200.0, 500.0)
-    low = sosfilt(butter(2, base, fs=sr, output="sos"), osc)
-    high = sosfilt(butter(2, min(base * rng.uniform(3.0, 7.0), 0.4 * sr), fs=sr, output="sos"), osc)
-    y = (low + fenv * (high - low)) * amp
-    return np.tanh(rng.uniform(1.0, 2.0) * y)
+    # 24-dB/octave filters, opened by the filter envelope to at most 800 Hz: a round bass whose
+    # oscillator edges do not ring out as clicks (a 41-Hz saw has one edge every 24 ms)
+    low = sosfilt(butter(4, base, fs=sr, output="sos"), osc)
+    high = sosfilt(butter(4, min(base * rng.uniform(1.5, 3.0), 800.0), fs=sr, output="sos"), osc)
+    y = ((low + fenv * (high - low)) * amp)[pre:]
+    y[:tail] += y[n:]
+    y = np.tanh(rng.uniform(1.0, 2.0) * y[:n])
+    # DC blocker (the saturated pulse is asymmetric), run around the loop so the seam stays joined
+    warm = min(n, int(0.2 * sr))
+    hp = butter(1, 20.0, "highpass", fs=sr, output="sos")
+    return sosfilt(hp, np.concatenate([y[n - warm :], y]))[warm:]
 
 
 def _drums(n: int, sr: int, step: float, rng: np.random.Generator) -> np.ndarray:
@@ -258,7 +324,10 @@ def _bell_melody(n: int, sr: int, step: float, root_midi: int, rng: np.random.Ge
 
 
 def _stereo(y: np.ndarray, sr: int) -> np.ndarray:
-    """Two channels: the mono signal with a slightly delayed, quieter copy on the right."""
+    """Two channels: the mono signal with a slightly delayed, quieter copy on the right.
+
+    The delay runs around the loop (what leaves the end comes in at the start), so the right
+    channel joins its start as seamlessly as the left."""
     delay = int(0.0004 * sr)
-    right = np.concatenate([y[:delay] * 0.0, y[: y.size - delay]]) * 0.92 + 0.08 * y
+    right = np.roll(y, delay) * 0.92 + 0.08 * y
     return np.stack([y, right], axis=1)

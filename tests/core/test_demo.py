@@ -116,3 +116,37 @@ def test_planted_oddities_are_odd_by_a_generic_measure(demo: DemoLibrary) -> Non
     assert sum(r < 8 for r in odd_ranks) >= 4, odd_ranks
     blatant = [p for p, what in demo.oddities.items() if any(w in what for w in ("drum", "noise", "bell"))]
     assert all(rank[p] < 5 for p in blatant), odd_ranks
+
+
+@pytest.fixture(scope="module")
+def demo100(tmp_path_factory: pytest.TempPathFactory) -> DemoLibrary:
+    return write_demo_library(tmp_path_factory.mktemp("demo100") / "Pack", n_normal=100, seed=0)
+
+
+def _signal_findings(path: Path) -> list:
+    from anomalizer_desktop.core.audio.io import read_audio
+    from anomalizer_desktop.core.qc.runner import run_checks
+
+    audio = read_audio(path, sample_rate=None, channel_mode="keep")  # as the scan does
+    return run_checks(audio.samples, audio.sample_rate)
+
+
+@pytest.mark.slow
+def test_normal_loops_are_clean_by_the_signal_checks(demo100: DemoLibrary) -> None:
+    """The normal loops are cut to their bars, join seamlessly and have enveloped notes, so
+    the signal checks (default level 0.5) find nothing in them: no false alarms in the demo."""
+    flagged = {}
+    for path in demo100.normal:
+        found = _signal_findings(path)
+        if found:
+            flagged[path.relative_to(demo100.root).as_posix()] = [f.label() for f in found][:3]
+    assert len(flagged) <= 1, flagged
+
+
+@pytest.mark.slow
+def test_planted_signal_faults_are_found_by_the_checks(demo100: DemoLibrary) -> None:
+    kinds = {what: {f.kind for f in _signal_findings(path)} for path, what in demo100.oddities.items()}
+    glitch = next(k for what, k in kinds.items() if "click" in what)
+    clipped = next(k for what, k in kinds.items() if "distortion" in what)
+    assert {"click", "dropout"} <= glitch, kinds
+    assert "clipping" in clipped, kinds
