@@ -133,6 +133,18 @@ class IsolationForestDetector(Detector):
         self._prepare_paths()
 
 
+def _principal_axes(centred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Variances (descending, unnormalised) and unit axes (rows) of centred data. Many rows:
+    eigen-decomposition of the D x D scatter matrix (no N x D factor in memory); else SVD."""
+    n, d = centred.shape
+    if n > 2 * d:
+        w, v = np.linalg.eigh(centred.T @ centred)
+        order = np.argsort(w)[::-1]
+        return np.clip(w[order], 0.0, None), v[:, order].T
+    _, s, vt = np.linalg.svd(centred, full_matrices=False)
+    return s**2, vt
+
+
 class PCADetector(Detector):
     """PCA reconstruction error in standardised space, components up to ``variance`` explained.
 
@@ -159,12 +171,11 @@ class PCADetector(Detector):
         scaler = Scaler.fit(X)
         Z = scaler.transform(X)
         self.mean_ = Z.mean(axis=0)
-        _, s, vt = np.linalg.svd(Z - self.mean_, full_matrices=False)
-        var = s**2
+        var, vt = _principal_axes(Z - self.mean_)
         ratio = var / var.sum() if var.sum() > 0 else np.zeros_like(var)
-        rank = int((s > s[0] * max(Z.shape) * np.finfo(np.float64).eps).sum()) if s[0] > 0 else 0
+        rank = int((var > 1e-12 * var[0]).sum()) if var[0] > 0 else 0  # numerical rank
         k = int(np.searchsorted(np.cumsum(ratio), self.variance - 1e-12) + 1)
-        k = max(1, min(k, rank - 1, len(s)))
+        k = max(1, min(k, rank - 1, len(var)))
         self.components_ = vt[:k]
         self.explained_variance_ratio_ = ratio[:k]
         train_scores = self._score_standardised(Z)
