@@ -40,13 +40,6 @@ def make_library(root: Path, n: int) -> list[Path]:
     return paths
 
 
-def drain(job):
-    try:
-        while True:
-            next(job)
-    except StopIteration as stop:
-        return stop.value
-
 
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -63,6 +56,7 @@ def main() -> None:
         from anomalizer_desktop.core.catalog import Catalog
         from anomalizer_desktop.core.embedding.clap import ClapEncoder
         from anomalizer_desktop.core.embedding.weights import build_model, import_checkpoint
+        from anomalizer_desktop.core.progress import run_job
 
         save_file(build_model(args.variant).state_dict(), str(tmp / "random.safetensors"))
         encoder = ClapEncoder(args.variant, import_checkpoint(tmp / "random.safetensors"),
@@ -83,7 +77,7 @@ def main() -> None:
 
         with Catalog(tmp / "catalog.sqlite3") as catalog:
             t = time.perf_counter()
-            result = drain(jobs.scan([tmp / "lib"], catalog, encoder))
+            result = run_job(jobs.scan([tmp / "lib"], catalog, encoder))
             pipeline_s = time.perf_counter() - t
         assert result.embedded == args.files, result
 

@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from anomalizer_desktop.core import jobs  # noqa: E402
 from anomalizer_desktop.core.audio.io import iter_audio_files  # noqa: E402
 from anomalizer_desktop.core.catalog import Catalog  # noqa: E402
+from anomalizer_desktop.core.progress import run_job  # noqa: E402
 
 
 class ConstantEncoder:
@@ -40,13 +41,6 @@ def make_library(root: Path, n: int) -> None:
         sf.write(folder / f"loop_{i:05d}.wav", rng.normal(0, 0.1, 480).astype(np.float32), 48_000)
 
 
-def run(job):
-    try:
-        while True:
-            next(job)
-    except StopIteration as stop:
-        return stop.value
-
 
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -59,10 +53,10 @@ def main() -> None:
         print(f"wrote {args.files} files in {time.perf_counter() - t:.1f} s")
         with Catalog(Path(tmp) / "catalog.sqlite3") as catalog:
             t = time.perf_counter()
-            first = run(jobs.scan([root], catalog, ConstantEncoder()))
+            first = run_job(jobs.scan([root], catalog, ConstantEncoder()))
             first_s = time.perf_counter() - t
             t = time.perf_counter()
-            again = run(jobs.scan([root], catalog, ConstantEncoder()))
+            again = run_job(jobs.scan([root], catalog, ConstantEncoder()))
             rescan_s = time.perf_counter() - t
         t = time.perf_counter()
         floor = sum(1 for p in iter_audio_files(root) if os.stat(p))

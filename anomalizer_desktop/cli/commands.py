@@ -13,7 +13,7 @@ from typing import Generator
 from ..core.catalog import Catalog
 from ..core.config import default_catalog_path
 from ..core.errors import AnomalizerError
-from ..core.progress import CancelToken, Progress
+from ..core.progress import CancelToken, Progress, run_job
 from .output import open_output, print_table, reasons_text, write_csv, write_json
 from .progress_bar import ProgressBar
 
@@ -29,10 +29,7 @@ def run(args: argparse.Namespace, token: CancelToken, bar: ProgressBar) -> int:
 def drive(job: Generator[Progress, None, object], bar: ProgressBar):
     """Run a job generator to the end, showing its progress; returns the job's result."""
     try:
-        while True:
-            bar.update(next(job))
-    except StopIteration as stop:
-        return stop.value
+        return run_job(job, bar.update)
     finally:
         bar.close()
 

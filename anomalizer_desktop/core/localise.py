@@ -37,7 +37,7 @@ from typing import Any, Generator
 import numpy as np
 
 from .embedding.base import SAMPLE_RATE, Encoder
-from .progress import CancelToken, EtaClock, Progress
+from .progress import CancelToken, EtaClock, Progress, run_job
 
 log = logging.getLogger(__name__)
 
@@ -182,12 +182,9 @@ def localise(
     ``threshold``: the model's whole-file threshold (None = ``detector.threshold_``).
     Raises ``Cancelled`` between encoder batches when ``token`` is cancelled.
     """
-    gen = localise_iter(samples, encoder, detector, threshold, window_s, hop_s, max_windows, token)
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
+    return run_job(
+        localise_iter(samples, encoder, detector, threshold, window_s, hop_s, max_windows, token)
+    )
 
 
 def localise_file(

@@ -61,3 +61,14 @@ class EtaClock:
 
     def progress(self, stage: str, done: int, message: str = "", **extra) -> Progress:
         return Progress(stage, done, self.total, message, self.eta(done), dict(extra))
+
+
+def run_job(job, on_progress=None):
+    """Drive a job generator to its end and return its result; ``on_progress`` sees each step."""
+    while True:
+        try:
+            step = next(job)
+        except StopIteration as stop:
+            return stop.value
+        if on_progress is not None:
+            on_progress(step)

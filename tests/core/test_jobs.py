@@ -12,18 +12,14 @@ from anomalizer_desktop.core import jobs, pipeline
 from anomalizer_desktop.core.catalog import Catalog
 from anomalizer_desktop.core.embedding.spectral import SpectralEncoder
 from anomalizer_desktop.core.errors import Cancelled, EncoderMismatchError, NotEnoughDataError
-from anomalizer_desktop.core.progress import CancelToken
+from anomalizer_desktop.core.progress import CancelToken, run_job
 
 from .helpers import noise_loop, tone_loop, tree_hashes
 
 
 def drive(job):
     stages = []
-    try:
-        while True:
-            stages.append(next(job))
-    except StopIteration as stop:
-        return stop.value, stages
+    return run_job(job, stages.append), stages
 
 
 @pytest.fixture

@@ -13,18 +13,11 @@ import soundfile as sf
 from anomalizer_desktop.cli.main import main
 from anomalizer_desktop.core import jobs
 from anomalizer_desktop.core.catalog import Catalog
+from anomalizer_desktop.core.progress import run_job as drive
 from anomalizer_desktop.core.embedding.spectral import SpectralEncoder
 from anomalizer_desktop.core.qc_stage import FlagPolicy, stored_findings
 
 from .helpers import tone_loop
-
-
-def drive(job):
-    try:
-        while True:
-            next(job)
-    except StopIteration as stop:
-        return stop.value
 
 
 def with_click(src: Path, dst: Path, at_s: float) -> Path:
