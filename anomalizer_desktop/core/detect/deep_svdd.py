@@ -74,12 +74,14 @@ def batches(n: int, batch_size: int, order: torch.Tensor) -> list[torch.Tensor]:
 class DeepSVDD(Detector):
     """Deep SVDD with an AE (``network="AE"``) or AEwRES (``"AEwRES"``) pretraining network.
 
-    CPU defaults, chosen with bench/bench_train.py on the 392 real bass embeddings:
-    - pretraining at lr 1e-4 (cosine to 1e-6) converges in ~60-200 epochs instead of the
-      paper's ~400-600 at 1e-5;
-    - the SVDD fine-tune keeps the paper's gentle lr 1e-5 (``svdd_lr``): fine-tuning at 1e-3
-      contracts the encoder so far that held-out anomalies are missed (AUROC 0.73 vs 0.97),
-      and at 1e-4 the odd loops inside the training library rank poorly (AUROC ~0.55 vs ~0.77);
+    CPU defaults, chosen with bench/bench_train.py on the 392 real bass embeddings (2 seeds):
+    - pretraining at lr 1e-4 (cosine to 1e-6) stops after ~60-180 epochs instead of the
+      paper's ~360-600 at 1e-5; training takes 30-40 s instead of 90-160 s;
+    - the SVDD fine-tune keeps the paper's gentle lr 1e-5 (``svdd_lr``). Both phases at 1e-3
+      miss held-out anomalies (AEwRES AUROC 0.73 vs 0.97 at 1e-4); a 1e-4 fine-tune ranks the
+      odd loops inside the training library poorly (AUROC 0.50-0.61 vs 0.77-0.81 at 1e-5);
+    - vs the paper's recipe: odd loops inside the library AUROC 0.77-0.81 (paper 0.53-0.71),
+      new takes 0.83-0.96 (paper 0.95-0.99);
     - batch 32, patience 20 on the validation loss, at most ``max_epochs`` (1000) epochs and
       ``max_steps`` (2000) optimiser steps per phase: ~200 epochs for 400 loops, ~700 for 100
       loops (100 real loops: 600 epochs beat 200, AUROC 0.91-0.98 vs 0.70-0.97), 14 for 6,000
