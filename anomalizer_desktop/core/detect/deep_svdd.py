@@ -80,7 +80,7 @@ class DeepSVDD(Detector):
     - the SVDD fine-tune keeps the paper's gentle lr 1e-5 (``svdd_lr``). Both phases at 1e-3
       miss held-out anomalies (AEwRES AUROC 0.73 vs 0.97 at 1e-4); a 1e-4 fine-tune ranks the
       odd loops inside the training library poorly (AUROC 0.50-0.61 vs 0.77-0.81 at 1e-5);
-    - vs the paper's recipe: odd loops inside the library AUROC 0.77-0.81 (paper 0.53-0.71),
+    - vs the paper's recipe: odd loops inside the library AUROC 0.77-0.81 (paper 0.44-0.71),
       new takes 0.83-0.96 (paper 0.95-0.99);
     - batch 32, patience 20 on the validation loss, at most ``max_epochs`` (1000) epochs and
       ``max_steps`` (2000) optimiser steps per phase: ~200 epochs for 400 loops, ~700 for 100
