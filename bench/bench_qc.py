@@ -317,7 +317,6 @@ def combined_report(items: Sequence[BenchItem], stored: Mapping[str, list], cali
              "the product flags (learned > threshold OR a finding >= 0.5).", ""]
 
     lines.append(f"{'flagged at the default settings':<32}{'learned':>9}{'checks':>9}{'combined':>10}")
-    clean = [str(p) for p, k, _ in items if k is None]
     for kind in [None, *dict.fromkeys(k for _, k, _ in items if k)]:
         ps = [str(p) for p, k, _ in items if k == kind]
         rates = np.mean([flags(p, thr) for p in ps], axis=0)

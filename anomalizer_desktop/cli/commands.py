@@ -7,7 +7,6 @@ import json
 import queue
 import sys
 import time
-from pathlib import Path
 from typing import Generator
 
 from ..core.catalog import Catalog

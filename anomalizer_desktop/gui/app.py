@@ -93,7 +93,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 def arm_screenshot(window, path: Path, timeout_ms: int = 600_000) -> None:
     """Save ``window`` to ``path`` once no job is running and rows are shown, then quit."""
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
 
     timer = QTimer(window)
     waited = {"ms": 0}

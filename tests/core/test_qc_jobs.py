@@ -55,10 +55,10 @@ def test_scan_stores_findings_before_embedding(library, tmp_path):
     assert clicks and abs(clicks[0].time_s - 1.234) < 0.005
 
 
-def test_score_flags_a_click_the_learned_score_misses(library, tmp_path):
+def test_score_flags_a_click_and_says_why(library, tmp_path):
     takes = tmp_path / "takes"
     takes.mkdir()
-    bad = with_click(library / "loop 04.wav", takes / "take click.wav", at_s=0.8)
+    with_click(library / "loop 04.wav", takes / "take click.wav", at_s=0.8)
     model = tmp_path / "m.anomalizer"
     with Catalog(tmp_path / "c.sqlite3") as catalog:
         drive(jobs.train([library], catalog, SpectralEncoder(), model, network="pca"))

@@ -76,7 +76,6 @@ def test_click_on_point_emits_file_id_and_rings_it(qtbot):
 
 def test_click_on_empty_space_emits_nothing(qtbot):
     view, (xy, *_rest) = make_view(qtbot)
-    vb = view.plot.getViewBox()
     far = QPointF(xy[:, 0].max() + 100, xy[:, 1].max() + 100)
     assert view.pick(far) is None
     fired = []
