@@ -20,9 +20,15 @@ from .progress_bar import ProgressBar
 def run(args: argparse.Namespace, token: CancelToken, bar: ProgressBar) -> int:
     handler = {
         "scan": cmd_scan, "train": cmd_train, "score": cmd_score, "watch": cmd_watch,
-        "weights": cmd_weights, "demo": cmd_demo,
+        "weights": cmd_weights, "demo": cmd_demo, "localise": _localise,
     }[args.command]
     return handler(args, token, bar)
+
+
+def _localise(args, token, bar) -> int:
+    from .localise_cmd import cmd_localise
+
+    return cmd_localise(args, token, bar)
 
 
 def drive(job: Generator[Progress, None, object], bar: ProgressBar):
@@ -89,7 +95,12 @@ def cmd_train(args, token, bar) -> int:
         say(f"warning: {warning}")
     say(f"model written to {result.model_path} ({result.info.detector} on {encoder.name}, "
         f"{result.n_train} loops)")
-    say(f"threshold (95th percentile of training scores): {s['threshold']:.6g}")
+    source = result.info.params.get("fitted", {}).get("fit_info", {}).get("threshold_from")
+    source = {"held-out": f"held-out scores of {s.get('n_held_out', 0)} loops the model did not "
+                          "train on", "training": "training scores (library too small to hold "
+                          "loops out)"}.get(source, "training scores")
+    pct = result.info.params.get("params", {}).get("threshold_percentile", 97.5)
+    say(f"threshold ({pct:g}th percentile of the {source}): {s['threshold']:.6g}")
     say(f"training scores: min {s['min']:.4g}, median {s['median']:.4g}, "
         f"p95 {s['p95']:.4g}, max {s['max']:.4g}; {s['flagged']} above the threshold")
     return 0

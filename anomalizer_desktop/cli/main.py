@@ -73,6 +73,17 @@ def build_parser() -> argparse.ArgumentParser:
     check_options(p)
     encoder_options(p, choose=False)
 
+    p = sub.add_parser("localise", help="where in one take it is unusual (sliding windows) and "
+                                        "what the signal checks found")
+    p.add_argument("file", type=Path, metavar="FILE")
+    p.add_argument("--model", type=Path, required=True)
+    p.add_argument("--window", type=float, default=2.0, help="window length in seconds (2)")
+    p.add_argument("--hop", type=float, default=0.5, help="seconds between windows (0.5)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--csv", metavar="FILE", help="write the windows as CSV ('-' = stdout)")
+    out.add_argument("--json", metavar="FILE", help="windows and findings as JSON ('-' = stdout)")
+    encoder_options(p, choose=False)
+
     p = sub.add_parser("weights", help="pre-trained encoder weights: status, download, import")
     wsub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     wsub.add_parser("status", help="which weights are on this machine")
@@ -162,6 +173,10 @@ def main(argv: list[str] | None = None) -> int:
         bar.close()
         print("aborted", file=sys.stderr)
         return EXIT_CANCELLED
+    except BrokenPipeError:  # e.g. `anomalizer score ... --csv - | head`: the reader left
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush stays quiet
+        return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         bar.close()
         log.exception("unexpected error")

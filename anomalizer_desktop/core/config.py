@@ -56,7 +56,7 @@ class Settings:
     watch_folders: list[str] = field(default_factory=list)
     encoder: str = "auto"  # auto | clap-fused | clap-music | spectral
     network: str = "AEwRES"
-    sensitivity_percentile: float = 95.0
+    sensitivity_percentile: float = 97.5  # = detect.base.DEFAULT_THRESHOLD_PERCENTILE
     disabled_checks: list[str] = field(default_factory=list)
     allow_download: bool = False
 

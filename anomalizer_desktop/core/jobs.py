@@ -22,7 +22,7 @@ from .errors import AnomalizerError, AudioReadError, EncoderMismatchError, NotEn
 from .pipeline import embed_paths
 from .progress import CancelToken, EtaClock, Progress
 from .qc import Finding, QcCalibration
-from .qc_stage import FlagPolicy, check_signals, fit_calibration, stored_findings, verdict
+from .qc_stage import FlagPolicy, check_signals, fit_calibration, stored_findings_of, verdict
 from .scanning import check_files, list_files
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,7 @@ class ScoredFile:
     fine: bool = False
     learned_flagged: bool | None = None  # the learned score alone
     reasons: tuple[Finding, ...] = ()  # signal-QC findings shown to the user
+    findings: tuple[Finding, ...] = ()  # every stored finding, before the policy (for the GUI)
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,9 @@ def scan(
     files = _files_for(roots, catalog)
     if checks:
         yield from check_signals(files, catalog, token)
+        # a data item: the findings are in the catalog now, well before the embeddings
+        yield Progress("checked", len(files), len(files), "signal checks done",
+                       extra={"files": files})
     embedded = 0
     if encoder is not None:
         embedded = yield from embed_missing(files, catalog, encoder, token)
@@ -228,7 +232,8 @@ def train(
     extra = {"n_files": len(scanned.files), "roots": [str(absolute(r)) for r in roots],
              "qc_calibration": calibration.to_dict()}
     info = save_model(detector, model_path, encoder.id, extra=extra)
-    summary = summarise(detector.train_scores_, detector.threshold_)
+    summary = {**summarise(detector.train_scores_, detector.threshold_),
+               "n_held_out": int(np.size(detector.val_scores_))}
     _store_scores(catalog, model_path, info, detector, scanned.files, hashes, X,
                   FlagPolicy(calibration=calibration))
     return TrainResult(model_path, info, len(hashes), list(detector.warnings_), summary)
@@ -265,10 +270,11 @@ def _store_scores(catalog, model_path, info, detector, files, hashes, X, policy)
         info.n_train, info.params,
     )
     fine = catalog.fine_hashes()
+    found = stored_findings_of(catalog, list(scores))
     rows = []
     for f in files:
         if f.hash in scores:
-            reasons = policy.reasons(stored_findings(catalog, f.hash))
+            reasons = policy.reasons(found.get(f.hash))
             v = verdict(float(scores[f.hash]), info.threshold, f.hash in fine, reasons)
             rows.append((f.id, float(scores[f.hash]), float(info.threshold), bool(v.flagged)))
     catalog.put_scores(model.id, rows)
@@ -317,15 +323,17 @@ def score(
     policy = replace(policy or FlagPolicy(), calibration=model_calibration(info))
     fine = catalog.fine_hashes()
     threshold = float(info.threshold)
+    found = stored_findings_of(catalog, [f.hash for f in scanned.files])
     rows = []
     for f in scanned.files:
         value = scores.get(f.hash) if f.hash else None
         value = None if value is None else float(value)
         error = f.error or (None if value is not None else "no embedding (file unreadable)")
         fine_file = bool(f.hash in fine)
-        v = verdict(value, threshold, fine_file, policy.reasons(stored_findings(catalog, f.hash)))
+        stored = tuple(found.get(f.hash or "", ()))
+        v = verdict(value, threshold, fine_file, policy.reasons(stored))
         rows.append(ScoredFile(f.path, f.id, value, threshold, v.flagged, error, f.duration_s,
-                               fine_file, v.learned_flagged, v.reasons))
+                               fine_file, v.learned_flagged, v.reasons, stored))
     rows.sort(key=lambda r: (r.score is None, -(r.score or 0.0), str(r.path)))
     model = catalog.add_model(model_path, model_path.stem, info.encoder_id, info.detector,
                               info.threshold, info.n_train, info.params)
@@ -356,4 +364,4 @@ def score_file(path: Path, encoder: Encoder, detector, threshold: float,
     v = verdict(value, threshold, False, policy.reasons(findings))
     log.debug("scored %s in %.3f s", path, time.monotonic() - started)
     return ScoredFile(path, None, value, threshold, v.flagged, None, audio.info.duration_s,
-                      False, v.learned_flagged, v.reasons)
+                      False, v.learned_flagged, v.reasons, tuple(findings))

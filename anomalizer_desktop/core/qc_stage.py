@@ -113,10 +113,16 @@ def stored_findings(catalog: Catalog, content_hash: str | None) -> list[Finding]
             for r in records]
 
 
+def stored_findings_of(catalog: Catalog, hashes: Sequence[str | None]) -> dict[str, list[Finding]]:
+    """:func:`stored_findings` for many contents at once (checked ones only)."""
+    records = catalog.findings_of([h for h in hashes if h], CHECKS_VERSION)
+    return {h: [Finding.from_record(r.check_id, r.severity, r.start_s, r.end_s, r.detail)
+                for r in rs] for h, rs in records.items()}
+
+
 def fit_calibration(catalog: Catalog, hashes: Sequence[str]) -> QcCalibration:
     """Which kinds of finding are normal in this library (from its training files)."""
-    per_file = [f for f in (stored_findings(catalog, h) for h in hashes) if f is not None]
-    return QcCalibration.fit(per_file)
+    return QcCalibration.fit(list(stored_findings_of(catalog, hashes).values()))
 
 
 def check_audio(path, config: QcConfig | None = None) -> tuple[list[Finding], object]:

@@ -3,7 +3,9 @@
 A thin adapter over :mod:`anomalizer_desktop.core.jobs` (Qt-free, runs in a worker thread). Besides
 ``Progress`` it yields two *data* progress items the window uses to show things early:
 ``Progress("listed", extra={"paths": [...]})`` right after the folders are walked (the table fills
-at once) and ``Progress("scanned", extra={"rows": [...]})`` once the catalog knows every file.
+at once), ``Progress("checked", extra={"rows": [...]})`` when the signal checks are done (reasons
+show before the embeddings are) and ``Progress("scanned", extra={"rows": [...]})`` once the catalog
+knows every file.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +45,9 @@ class AnalysisResult:
     detector: str = ""
     encoder_id: str = ""
     threshold: float | None = None
-    train_scores: np.ndarray | None = None
+    calibration: Any = None  # the library's signal-QC calibration (core QcCalibration) or None
+    reference_scores: np.ndarray | None = None  # what the threshold is a quantile of
+    reference_held_out: bool = True  # ... scores of held-out loops (else training scores)
     map: MapData | None = None
     trained: bool = False
     notices: list[str] = field(default_factory=list)
@@ -86,46 +91,37 @@ def row_from_record(record: FileRecord, fine: bool = False) -> LoopRow:
                    fine=fine, error=record.error)
 
 
-def reasons_text(findings) -> str:
-    """Signal-QC findings as one line, most severe first: "click @ 1.234 s; hum 50 Hz -22 dB"."""
-    return "; ".join(f.label() for f in sorted(findings or (), key=lambda f: -f.severity))
-
-
 def stored_rows(files: Sequence[FileRecord], catalog: Catalog, model_path: Path) -> list[LoopRow]:
-    """Rows for ``files`` with the scores (and QC reasons) last stored for ``model_path``."""
+    """Rows for ``files`` with the scores last stored for ``model_path`` and every stored
+    signal-check finding (the table's check policy decides which show and flag)."""
+    from ..core.qc_stage import stored_findings_of
+
     fine = catalog.fine_hashes()
     model = catalog.get_model(model_path) if model_path.exists() else None
     stored = catalog.scores(model.id) if model is not None else {}
-    policy = _qc_policy(model_path) if stored else None
+    found = stored_findings_of(catalog, [f.hash for f in files])
     rows = []
     for f in files:
         row = row_from_record(f, f.hash in fine)
         s = stored.get(f.id)
         if s is not None:
             row.score, row.threshold = s.score, s.threshold
-            row.flagged = bool(s.flagged and not row.fine)
-            if row.flagged and policy is not None:  # few rows: look their findings up
-                row.reasons = reasons_text(policy.reasons(_findings(catalog, f.hash)))
+        row.findings = tuple(found.get(f.hash or "", ()))
         rows.append(row)
     return rows
 
 
-def _qc_policy(model_path: Path):
-    """The flag policy the model was trained with (its library's signal-QC calibration)."""
+def model_calibration(model_path: Path):
+    """The signal-QC calibration saved with the model (None without a readable model)."""
     from ..core.detect.persistence import read_model_info
     from ..core.errors import AnomalizerError
-    from ..core.qc_stage import FlagPolicy
 
+    if not model_path.exists():
+        return None
     try:
-        return FlagPolicy(calibration=jobs.model_calibration(read_model_info(model_path)))
+        return jobs.model_calibration(read_model_info(model_path))
     except AnomalizerError:
-        return FlagPolicy()
-
-
-def _findings(catalog: Catalog, content_hash: str | None):
-    from ..core.qc_stage import stored_findings
-
-    return stored_findings(catalog, content_hash)
+        return None
 
 
 def listed_rows(paths: Sequence[Path]) -> list[LoopRow]:
@@ -179,16 +175,17 @@ def analyse(
         if files:
             rows = stored_rows(files, catalog, model_path)
             yield Progress("cached", len(rows), len(rows), f"{len(rows):,} files in the catalog",
-                           extra={"rows": rows})
+                           extra={"rows": rows, "calibration": model_calibration(model_path)})
     notices: list[str] = []
     yield Progress("encoder", 0, None, "loading the audio encoder")
     encoder = make_encoder(encoder_name, notice=notices.append)
     yield Progress("encoder", 1, 1, notices[-1] if notices else f"encoder: {encoder.name}",
                    extra={"notices": list(notices), "encoder_id": encoder.id})
-    scanned = yield from jobs.scan(roots, catalog, encoder, token)
+    scanned = yield from _scan_showing_findings(jobs.scan(roots, catalog, encoder, token),
+                                                catalog, model_path)
     rows = stored_rows(scanned.files, catalog, model_path)
     yield Progress("scanned", len(rows), len(rows), f"{len(rows):,} files in the catalog",
-                   extra={"rows": rows})
+                   extra={"rows": rows, "calibration": model_calibration(model_path)})
 
     trained = False
     warnings: list[str] = []
@@ -197,7 +194,8 @@ def analyse(
             result = yield from jobs.train(roots, catalog, encoder, model_path, network, token=token)
         except NotEnoughDataError as exc:
             warnings.append(str(exc))
-            return AnalysisResult(rows, None, notices=notices, warnings=warnings)
+            return AnalysisResult(rows, None, notices=notices, warnings=warnings,
+                                  calibration=model_calibration(model_path))
         warnings.extend(result.warnings)
         trained = True
     scored = yield from jobs.score(roots, catalog, model_path, encoder, token)
@@ -206,9 +204,26 @@ def analyse(
     info = scored.model
     return AnalysisResult(
         out_rows, model_path, detector=str(info.detector), encoder_id=str(info.encoder_id),
-        threshold=float(info.threshold), train_scores=getattr(detector, "train_scores_", None),
-        map=map_data, trained=trained, notices=notices, warnings=warnings,
+        threshold=float(info.threshold), calibration=jobs.model_calibration(info),
+        reference_scores=getattr(detector, "reference_scores_", None), map=map_data,
+        reference_held_out=getattr(detector, "threshold_source", "") == "held-out", trained=trained, notices=notices, warnings=warnings,
     )
+
+
+def _scan_showing_findings(scan, catalog: Catalog, model_path: Path):
+    """Forward the scan's progress; once the signal checks are done (before the embeddings),
+    report the rows with their findings so the table shows reasons early."""
+    while True:
+        try:
+            p = next(scan)
+        except StopIteration as stop:
+            return stop.value
+        if p.stage == "checked" and "files" in p.extra:
+            rows = stored_rows(p.extra["files"], catalog, model_path)
+            yield Progress("checked", len(rows), len(rows), "signal checks done",
+                           extra={"rows": rows, "calibration": model_calibration(model_path)})
+        else:
+            yield p
 
 
 def _needs_training(model_path: Path, encoder_id: str, roots: Sequence[Path]) -> bool:
@@ -238,9 +253,8 @@ def _finish(scored, catalog: Catalog, model_path: Path, encoder_id: str):
         path = Path(r.path)
         rows.append(LoopRow(r.file_id, str(path), path.name, path.parent.name,
                             duration_s=r.duration_s, score=r.score, threshold=r.threshold,
-                            flagged=r.flagged, fine=r.fine,
-                            error=r.error if r.score is None else None,
-                            reasons=reasons_text(getattr(r, "reasons", ()))))
+                            fine=r.fine, error=r.error if r.score is None else None,
+                            findings=tuple(r.findings)))
     detector, _info = load_model(model_path)
     scored_ids = [r.file_id for r in rows if r.score is not None]
     records, X = catalog.embedding_matrix(scored_ids, encoder_id)

@@ -17,7 +17,7 @@ from ..core.catalog import Catalog
 from ..core.config import default_catalog_path, models_dir
 from ..core.detect.persistence import MODEL_SUFFIX
 from ..core.progress import Progress
-from . import window_actions, window_layout, window_state
+from . import window_actions, window_findings, window_layout, window_state
 from .analysis import AnalysisResult, analyse, listed_rows
 from .models.loop_table import COLUMN_INDEX, FileIdRole, RowRole
 from .views.histogram import DEFAULT_PERCENTILE
@@ -45,6 +45,7 @@ class MainWindow(QMainWindow):
         self._reselecting = False
         self._removing: set[str] = set()  # libraries removed while a job was running
         window_layout.build(self, player)
+        window_findings.install(self)
         window_actions.install(self)
         window_state.restore(self)
 
@@ -127,7 +128,8 @@ class MainWindow(QMainWindow):
         self.job_status.update_progress(p)
         if p.stage == "listed" and "paths" in p.extra:
             self._set_rows(listed_rows(p.extra["paths"]))
-        elif p.stage in ("cached", "scanned") and "rows" in p.extra:
+        elif p.stage in ("cached", "checked", "scanned") and "rows" in p.extra:
+            window_findings.set_calibration(self, p.extra.get("calibration"))
             self._set_rows(p.extra["rows"])
         elif p.stage == "encoder" and p.extra.get("encoder_id"):
             self._set_encoder_status(p.extra["encoder_id"], p.extra.get("notices", []))
@@ -167,18 +169,22 @@ class MainWindow(QMainWindow):
     def _set_rows(self, rows) -> None:
         current = self.current_row()
         self.model.set_rows(rows)
-        # The QC "Reasons" column only shows once some file has reasons.
-        self.table.setColumnHidden(COLUMN_INDEX["reasons"], not any(r.reasons for r in rows))
+        # The QC "Reasons" column only shows once some file has findings.
+        self.table.setColumnHidden(COLUMN_INDEX["reasons"], not any(r.findings for r in rows))
+        self.proxy.refilter()
         self._update_counts()
         if current is not None:
             self._reselect_path(current.path)
+        window_findings.rows_changed(self)
 
     def _show_result(self, result: AnalysisResult) -> None:
         self.result = result
+        window_findings.set_calibration(self, result.calibration)
         self._set_rows(result.rows)
         percentile = float(self.settings.value("sensitivity", DEFAULT_PERCENTILE))
         scores = np.array([r.score for r in result.rows if r.score is not None], dtype=float)
-        self.histogram.set_scores(scores, reference=result.train_scores, percentile=percentile)
+        self.histogram.set_scores(scores, reference=result.reference_scores, percentile=percentile,
+                                  held_out=result.reference_held_out)
         if scores.size and np.isfinite(self.histogram.threshold):
             self.model.apply_threshold(self.histogram.threshold)
             self.proxy.refilter()
@@ -249,10 +255,13 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_take_scored(self, take: Take) -> None:
+        window_findings.take_scored(self, take.path, take.findings)
         if take.flagged:
-            above = take.score is not None and take.score > take.threshold
-            why = (f"score {take.score:.4g} is above the threshold {take.threshold:.4g}" if above
-                   else f"score {take.score:.4g} is below the threshold {take.threshold:.4g}")
+            if take.score is None:
+                why = "no learned score"
+            else:
+                side = "above" if take.score > take.threshold else "below"
+                why = f"score {take.score:.4g} is {side} the threshold {take.threshold:.4g}"
             if take.reasons:
                 why += f"; signal checks: {take.reasons}"
             self.notifier.notify("Flagged take", f"{Path(take.path).name}: {why}")
@@ -316,6 +325,7 @@ class MainWindow(QMainWindow):
         self.scatter.select(current.data(FileIdRole))
         if row.error:
             self.waveform.clear(f"Cannot play: {row.error}")
+            window_findings.audio_cleared(self)
             self.audition.unload()
             return
         self.audition.request(row.path, play=self.player_bar.autoplay)
@@ -323,10 +333,12 @@ class MainWindow(QMainWindow):
     @Slot(str, object, int)
     def _on_audio_loaded(self, path: str, samples, rate: int) -> None:
         self.waveform.set_audio(samples, rate)
+        window_findings.audio_loaded(self, path, samples, rate)
 
     @Slot(str, str)
     def _on_audio_failed(self, path: str, message: str) -> None:
         self.waveform.clear(message)
+        window_findings.audio_cleared(self)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt name
         """Up/Down in the filter box move through the table (type, then arrow to audition)."""
@@ -346,6 +358,7 @@ class MainWindow(QMainWindow):
         if self.job is not None:
             self.job.cancel()
         self.watch.stop()
+        self.localiser.clear()
         wait_for_jobs(timeout_s)
         self.notifier.close()
         self.waveform.set_player(None)

@@ -2,7 +2,8 @@
 
 :class:`WatchController` owns the core :class:`FolderWatcher` (its callbacks run on the watcher's
 thread and only emit a Qt signal) and scores each finished file in a worker with the personal
-model and the encoder it was trained with (both loaded once, then reused). :class:`NewTakesPanel`
+model and the encoder it was trained with (the shared :class:`ModelRuntime`) and the user's
+signal-check settings. :class:`NewTakesPanel`
 shows the watch folders and the scored takes, newest first.
 """
 
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
@@ -27,7 +29,9 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.errors import AnomalizerError
-from .analysis import reasons_text
+from ..core.qc_stage import FlagPolicy
+from .model_runtime import ModelRuntime
+from .models.loop_table import reasons_text
 from .workers import JobRunner, call_job, start_job
 
 log = logging.getLogger(__name__)
@@ -42,38 +46,31 @@ class Take:
     flagged: bool | None  # above the threshold, or a signal-check reason
     error: str | None
     reasons: str = ""  # signal-check findings, most severe first
+    findings: tuple = ()  # every signal-check finding (core Finding), before the user's settings
 
 
 class _Scorer:
-    """Model + encoder for one model file, loaded on first use (in a worker thread)."""
+    """Scores one take with the shared model runtime and the user's check settings."""
 
-    def __init__(self, model_path: Path) -> None:
-        self.model_path = model_path
-        self._loaded: tuple | None = None
-        self._mtime = None
+    def __init__(self, runtime: ModelRuntime, policy_fn: Callable[[], FlagPolicy] | None) -> None:
+        self.runtime = runtime
+        self._policy_fn = policy_fn
 
-    def score(self, path: str, threshold: float | None) -> Take:
+    def user_policy(self) -> FlagPolicy:
+        """The user's check settings (read in the GUI thread, before the job starts)."""
+        return self._policy_fn() if self._policy_fn is not None else FlagPolicy()
+
+    def score(self, path: str, threshold: float | None, policy: FlagPolicy) -> Take:
         from ..core import jobs
 
-        if not self.model_path.exists():
+        loaded = self.runtime.get()
+        if loaded is None:
             return Take(path, None, float("nan"), None, "no model yet: analyse a library first")
-        mtime = self.model_path.stat().st_mtime_ns
-        if self._loaded is None or mtime != self._mtime:
-            from ..core.detect.persistence import load_model
-            from ..core.embedding import encoder_for_id
-
-            from ..core.qc_stage import FlagPolicy
-
-            detector, info = load_model(self.model_path)
-            # The library's signal-QC calibration, as when the table was scored.
-            policy = FlagPolicy(calibration=jobs.model_calibration(info))
-            self._loaded = (detector, info, encoder_for_id(info.encoder_id), policy)
-            self._mtime = mtime
-        detector, info, encoder, policy = self._loaded
-        thr = float(threshold) if threshold is not None else float(info.threshold)
-        scored = jobs.score_file(Path(path), encoder, detector, thr, policy=policy)
+        thr = float(threshold) if threshold is not None else float(loaded.info.threshold)
+        policy = replace(policy, calibration=loaded.calibration)  # the library's, as the table
+        scored = jobs.score_file(Path(path), loaded.encoder, loaded.detector, thr, policy=policy)
         return Take(path, scored.score, thr, scored.flagged, scored.error,
-                    reasons_text(getattr(scored, "reasons", ())))
+                    reasons_text(scored.reasons), tuple(scored.findings))
 
 
 class WatchController(QObject):
@@ -83,12 +80,13 @@ class WatchController(QObject):
     watchError = Signal(str, str)
     takeScored = Signal(object)
 
-    def __init__(self, model_path: Path, threshold_fn, parent: QObject | None = None) -> None:
+    def __init__(self, runtime: ModelRuntime, threshold_fn, parent: QObject | None = None,
+                 policy_fn: Callable[[], FlagPolicy] | None = None) -> None:
         super().__init__(parent)
         from ..core.watch.watcher import FolderWatcher
 
         self._threshold_fn = threshold_fn
-        self._scorer = _Scorer(model_path)
+        self._scorer = _Scorer(runtime, policy_fn)
         self._queue: deque[str] = deque()
         self._busy: JobRunner | None = None
         self.watcher = FolderWatcher([], self._on_ready_thread, on_error=self._on_error_thread)
@@ -126,7 +124,9 @@ class WatchController(QObject):
         if self._busy is not None or not self._queue:
             return
         path = self._queue.popleft()
-        runner = JobRunner(call_job(self._scorer.score, path, self._threshold_fn()), name="take")
+        policy = self._scorer.user_policy()
+        runner = JobRunner(call_job(self._scorer.score, path, self._threshold_fn(), policy),
+                           name="take")
         runner.succeeded.connect(self._on_scored)
         runner.failed.connect(self._on_failed)
         runner.finished.connect(self._on_finished)

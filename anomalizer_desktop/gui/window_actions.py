@@ -11,7 +11,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QMenu, QMessageBox
 
 from ..core.config import data_dir
-from . import row_actions
+from . import row_actions, window_findings
 from .workers import JobRunner, call_job
 
 if TYPE_CHECKING:
@@ -78,6 +78,8 @@ def install(w: MainWindow) -> None:
     a["reveal"] = _action(w, "&Reveal in file manager", lambda: reveal_current(w), "Ctrl+R")
     a["train"] = _action(w, "&Train model…", lambda: open_train_dialog(w), "Ctrl+T")
     a["retrain"] = _action(w, "Retrain with current &settings", lambda: w.run_analysis(retrain=True))
+    a["checks"] = _action(w, "Signal &checks…", lambda: window_findings.open_checks_dialog(w),
+                          tip="Which signal checks flag files, and from what severity")
     a["weights"] = _action(w, "Encoder &weights…", lambda: open_weights_dialog(w),
                            tip="Which encoder weights are on this machine; download or import them")
     a["shortcuts"] = _action(w, "&Keyboard shortcuts", lambda: show_shortcuts(w), "F1")
@@ -96,7 +98,7 @@ def install(w: MainWindow) -> None:
         ("&Edit", ["fine", "copy", "reveal"]),
         ("&View", ["filter", "flagged", None, "libraries", "takes", None, "tray"]),
         ("&Playback", ["play", "stop", "loop", None, "autoplay"]),
-        ("&Model", ["train", "retrain", None, "weights"]),
+        ("&Model", ["train", "retrain", None, "checks", "weights"]),
         ("&Help", ["shortcuts", "about"]),
     ]
     for title, names in menus:

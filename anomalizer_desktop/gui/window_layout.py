@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
+    QComboBox,
     QDockWidget,
     QHBoxLayout,
     QHeaderView,
@@ -20,14 +21,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from . import window_findings
 from .audition import AuditionController
 from .job_status import JobStatusWidget
 from .library_panel import LibraryPanel
+from .localisation import LocalisationController
+from .model_runtime import ModelRuntime
 from .models.loop_filter import LoopFilterProxy
 from .models.loop_table import COLUMN_INDEX, LoopTableModel
 from .notifications import Notifier
 from .player_bar import PlayerBar
+from .views.findings_bar import FindingsBar
 from .views.histogram import ScoreHistogramView
+from .views.local_curve import LocalCurveView
 from .views.scatter import ScatterMapView
 from .views.waveform import WaveformView
 from .watch_panel import NewTakesPanel, WatchController
@@ -71,9 +77,13 @@ def build(w: MainWindow, player) -> None:
     w.flagged_only = QCheckBox("Flagged only")
     w.flagged_only.toggled.connect(w.proxy.set_flagged_only)
     w.flagged_only.toggled.connect(w._update_counts)
+    w.kind_filter = QComboBox()
+    w.kind_filter.setToolTip("Only files with a signal-check finding of this kind")
+    w.kind_filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
     w.counts = QLabel("")
     bar = QHBoxLayout()
     bar.addWidget(w.filter_edit, 1)
+    bar.addWidget(w.kind_filter)
     bar.addWidget(w.flagged_only)
     bar.addWidget(w.counts)
 
@@ -82,6 +92,13 @@ def build(w: MainWindow, player) -> None:
     w.waveform = WaveformView()
     w.waveform.set_player(player)
     w.waveform.seekRequested.connect(w.audition.seek)
+    w.local_curve = LocalCurveView()
+    w.local_curve.link_x(w.waveform.plot)
+    w.local_curve.seekRequested.connect(w.audition.seek)
+    w.local_curve.seekRequested.connect(w.waveform.playhead.setValue)
+    w.findings_bar = FindingsBar()
+    w.runtime = ModelRuntime(w.model_path)
+    w.localiser = LocalisationController(w.runtime, w)
     w.audition.loaded.connect(w._on_audio_loaded)
     w.audition.loadFailed.connect(w._on_audio_failed)
 
@@ -94,11 +111,13 @@ def build(w: MainWindow, player) -> None:
     al = QVBoxLayout(audio_box)
     al.setContentsMargins(0, 0, 0, 0)
     al.addWidget(w.waveform, 1)
+    al.addWidget(w.local_curve)
+    al.addWidget(w.findings_bar)
     al.addWidget(w.player_bar)
     w.left_split = QSplitter(Qt.Orientation.Vertical)
     w.left_split.addWidget(table_box)
     w.left_split.addWidget(audio_box)
-    w.left_split.setSizes([520, 200])
+    w.left_split.setSizes([480, 280])
 
     w.scatter = ScatterMapView()
     w.scatter.pointClicked.connect(w.select_file)
@@ -124,7 +143,8 @@ def build(w: MainWindow, player) -> None:
     w.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
     w.library_dock = dock
 
-    w.watch = WatchController(w.model_path, w._current_threshold, w)
+    w.watch = WatchController(w.runtime, w._current_threshold, w,
+                              policy_fn=lambda: window_findings.current_policy(w))
     w.takes_panel = NewTakesPanel(w.watch)
     w.takes_panel.takeActivated.connect(w._on_take_activated)
     w.takes_panel.foldersChanged.connect(w._on_watch_folders_changed)

@@ -6,6 +6,12 @@ import numpy as np
 import pytest
 
 from anomalizer_desktop.core.detect import NETWORK_NAMES, detector_class, make_detector
+from anomalizer_desktop.core.detect.base import (
+    HELD_OUT_FRACTION,
+    percentile_of_threshold,
+    quantile_threshold,
+    split_rows,
+)
 from anomalizer_desktop.core.detect.baselines import (
     IsolationForestDetector,
     PCADetector,
@@ -29,16 +35,55 @@ def data() -> np.ndarray:
 
 
 @pytest.mark.parametrize("name", ["iforest", "pca"])
-def test_scores_spread_and_threshold_is_training_quantile(name, data):
+def test_scores_spread_and_threshold_is_held_out_quantile(name, data):
     det = make_detector(name, seed=0)
     history = list(det.fit_iter(data))
     assert [h["phase"] for h in history] == ["fit"]
     scores = det.score(data)
-    np.testing.assert_array_equal(scores, det.train_scores_)  # fitted on every row
+    train_rows, val_rows = split_rows(len(data), HELD_OUT_FRACTION, 0)
+    assert len(val_rows) == round(0.2 * len(data)) and not set(train_rows) & set(val_rows)
+    np.testing.assert_array_equal(scores[train_rows], det.train_scores_)
+    np.testing.assert_array_equal(scores[val_rows], det.val_scores_)  # never fitted on
     assert scores.std() > 1e-3 * scores.mean() > 0
-    assert det.threshold_ == pytest.approx(np.percentile(scores, 95))
-    assert det.threshold_at(80) == pytest.approx(np.percentile(scores, 80))
+    assert det.threshold_source == "held-out"
+    assert det.threshold_ == pytest.approx(quantile_threshold(det.val_scores_, 97.5))
+    assert det.threshold_at(80) == pytest.approx(quantile_threshold(det.val_scores_, 80))
     assert det.predict(data).sum() == (scores > det.threshold_).sum() > 0
+
+
+@pytest.mark.parametrize("name", ["iforest", "pca"])
+def test_small_library_threshold_falls_back_to_training_scores(name, data):
+    det = make_detector(name, seed=0).fit(data[:30])
+    assert det.val_scores_.size == 0 and det.threshold_source == "training"
+    np.testing.assert_array_equal(det.score(data[:30]), det.train_scores_)
+    assert det.threshold_ == pytest.approx(np.percentile(det.train_scores_, 97.5))
+    assert det.predict(data[:30]).sum() == 1  # the top one of 30 is above it
+
+
+def test_quantile_threshold_uses_weibull_positions_and_inverts():
+    s = np.arange(1.0, 20.0)  # 19 scores: the k-th smallest sits at k / 20
+    assert quantile_threshold(s, 50) == pytest.approx(10.0)
+    assert quantile_threshold(s, 95) == pytest.approx(19.0)  # = the largest of 19
+    assert quantile_threshold(s, 99) == 19.0 and quantile_threshold(s, 1) == 1.0
+    assert quantile_threshold(s, 52.5) == pytest.approx(10.5)
+    for p in (10.0, 37.5, 80.0, 94.0):
+        assert percentile_of_threshold(s, quantile_threshold(s, p)) == pytest.approx(p)
+        linear = quantile_threshold(s, p, held_out=False)
+        assert linear == pytest.approx(np.percentile(s, p))
+        assert percentile_of_threshold(s, linear, held_out=False) == pytest.approx(p)
+    assert np.isnan(quantile_threshold(np.array([np.nan]), 95))
+
+
+def test_held_out_threshold_flags_few_new_normal_rows():
+    # many rows from one distribution: the held-out quantile generalises, the training one does not
+    rng = np.random.default_rng(3)
+    X, new = rng.normal(size=(400, 64)), rng.normal(size=(4000, 64))
+    det = make_detector("pca", seed=0).fit(X)
+    assert det.threshold_percentile == 97.5
+    rate = float(np.mean(det.score(new) > det.threshold_))
+    p95 = float(np.mean(det.score(new) > det.threshold_at(95)))
+    in_sample = float(np.mean(det.score(new) > np.percentile(det.train_scores_, 95)))
+    assert 0.002 < rate < 0.06 and 0.01 < p95 < 0.1 and in_sample > 0.5
 
 
 def test_iforest_ranks_planted_outliers_in_the_library_high(data):
@@ -58,8 +103,10 @@ def test_iforest_matches_sklearn_sign_flipped_on_new_data(data):
     from sklearn.ensemble import IsolationForest
 
     det = IsolationForestDetector(seed=5).fit(data)
-    ref = IsolationForest(n_estimators=100, max_samples=len(data), max_features=1.0, random_state=5)
-    ref.fit(det.scaler_.transform(data))
+    train_rows, _ = split_rows(len(data), HELD_OUT_FRACTION, 5)
+    ref = IsolationForest(n_estimators=100, max_samples=len(train_rows), max_features=1.0,
+                          random_state=5)
+    ref.fit(det.scaler_.transform(data[train_rows]))
     new = np.random.default_rng(1).normal(0, 3, size=(50, data.shape[1]))
     np.testing.assert_allclose(det.score(new), -ref.score_samples(det.scaler_.transform(new)),
                                rtol=1e-12)
@@ -80,7 +127,8 @@ def test_pca_keeps_95_percent_variance(data):
     assert det.explained_variance_ratio_.sum() >= 0.95
     assert k == 1 or det.explained_variance_ratio_[:-1].sum() < 0.95
     assert det.latent(data).shape == (len(data), k)
-    np.testing.assert_array_equal(PCADetector(seed=9).fit(data).score(data), det.score(data))
+    # deterministic; the seed only picks the held-out rows
+    np.testing.assert_array_equal(PCADetector().fit(data).score(data), det.score(data))
 
 
 def test_pca_tiny_library_still_leaves_a_residual():
@@ -99,7 +147,7 @@ def test_too_few_loops_raise(name):
 
 def test_latent_of_iforest_is_standardised_input(data):
     det = make_detector("iforest").fit(data)
-    lat = det.latent(data)
+    lat = det.latent(data[split_rows(len(data), HELD_OUT_FRACTION, 0)[0]])  # the fitted rows
     np.testing.assert_allclose(lat.mean(axis=0), 0, atol=1e-9)
     np.testing.assert_allclose(lat.std(axis=0), 1, atol=1e-9)
 

@@ -108,3 +108,27 @@ def test_watch_prints_a_line_for_a_new_take(trained, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "take 1.wav" in out and (out.startswith("ok") or out.startswith("FLAG"))
     assert ".tmp" not in out
+
+
+def test_localise_prints_where_a_take_is_unusual_and_its_findings(trained, tmp_path, capsys):
+    from anomalizer_desktop.core.demo import write_demo_library
+
+    lib, model, cat = trained
+    glitch = next(p for p, why in write_demo_library(tmp_path / "again", n_normal=100)
+                  .oddities.items() if "click" in why)
+    take = next(lib.rglob(glitch.name))
+    before = tree_hashes(lib)
+    capsys.readouterr()
+    assert main(["-q", "localise", str(take), "--model", str(model)]) == 0
+    out = capsys.readouterr().out
+    assert "most unusual" in out and "click @" in out and "dropout" in out
+    report = tmp_path / "where.json"
+    assert main(["-q", "localise", str(take), "--model", str(model), "--window", "1",
+                 "--hop", "0.25", "--json", str(report)]) == 0
+    data = json.loads(report.read_text())
+    assert data["window_s"] == 1.0 and len(data["windows"]) >= 4
+    starts = [w["start_s"] for w in data["windows"]]
+    assert starts == sorted(starts) and data["peak_s"] is not None
+    assert {"click", "dropout"} <= {f["kind"] for f in data["findings"]}
+    assert tree_hashes(lib) == before
+    assert main(["-q", "localise", str(tmp_path / "nope.wav"), "--model", str(model)]) == 1

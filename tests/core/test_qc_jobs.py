@@ -15,7 +15,7 @@ from anomalizer_desktop.core import jobs
 from anomalizer_desktop.core.catalog import Catalog
 from anomalizer_desktop.core.progress import run_job as drive
 from anomalizer_desktop.core.embedding.spectral import SpectralEncoder
-from anomalizer_desktop.core.qc_stage import FlagPolicy, stored_findings
+from anomalizer_desktop.core.qc_stage import FlagPolicy, stored_findings, stored_findings_of
 
 from .helpers import tone_loop
 
@@ -50,9 +50,14 @@ def test_scan_stores_findings_before_embedding(library, tmp_path):
         assert result.embedded == 0  # no encoder: checks still ran
         clean = stored_findings(catalog, catalog.get_file(library / "loop 03.wav").hash)
         found = stored_findings(catalog, catalog.get_file(take).hash)
+        hashes = [catalog.get_file(library / "loop 03.wav").hash, catalog.get_file(take).hash]
+        many = stored_findings_of(catalog, [*hashes, "not-checked", None, hashes[1]])
     assert clean is not None and not [f for f in clean if f.severity >= 0.5]
     clicks = [f for f in found if f.kind == "click" and f.severity >= 0.5]
     assert clicks and abs(clicks[0].time_s - 1.234) < 0.005
+    # the bulk read gives the same findings, only for checked contents ([] = checked, clean)
+    assert set(many) == set(hashes)
+    assert many[hashes[0]] == clean and many[hashes[1]] == found
 
 
 def test_score_flags_a_click_and_says_why(library, tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from anomalizer_desktop.core.detect.base import quantile_threshold
 from anomalizer_desktop.gui.models.loop_table import LoopRow, LoopTableModel
 from anomalizer_desktop.gui.views.histogram import (
     ScoreHistogramView,
@@ -14,8 +15,8 @@ from anomalizer_desktop.gui.views.histogram import (
 
 
 def test_threshold_and_percentile_are_inverse():
-    ref = np.arange(1, 101, dtype=float)
-    assert threshold_at(ref, 95) == pytest.approx(np.percentile(ref, 95))
+    ref = np.arange(1, 100, dtype=float)  # 99 scores at the Weibull positions k / 100
+    assert threshold_at(ref, 95) == pytest.approx(95.0)
     assert percentile_of(ref, 90.0) == pytest.approx(90.0)
     assert np.isnan(threshold_at(np.array([np.nan]), 95))
 
@@ -35,7 +36,7 @@ def test_histogram_data_and_threshold_line(qtbot):
     x, y = view.histogram_data()
     assert len(x) == len(y) + 1  # step mode: edges and counts
     assert y.sum() == np.isfinite(scores).sum()
-    assert view.threshold == pytest.approx(np.percentile(reference, 95))
+    assert view.threshold == pytest.approx(quantile_threshold(reference, 95))
     assert view.line.value() == pytest.approx(view.threshold)
     assert view.isEnabled()
     assert "flagged" in view.summary.text()
@@ -47,7 +48,7 @@ def test_spin_and_slider_emit_threshold(qtbot):
         view.spin.setValue(80.0)
     p, value = blocker.args
     assert p == pytest.approx(80.0)
-    assert value == pytest.approx(np.percentile(reference, 80))
+    assert value == pytest.approx(quantile_threshold(reference, 80))
     with qtbot.waitSignal(view.thresholdChanged, timeout=1000) as blocker:
         view.slider.setValue(990)
     assert blocker.args[0] == pytest.approx(99.0)
@@ -56,7 +57,7 @@ def test_spin_and_slider_emit_threshold(qtbot):
 
 def test_dragging_the_line_sets_the_percentile(qtbot):
     view, _, reference = make(qtbot)
-    target = float(np.percentile(reference, 70))
+    target = float(quantile_threshold(reference, 70))
     with qtbot.waitSignal(view.thresholdChanged, timeout=1000) as blocker:
         view.line.setValue(target)
         view.line.sigPositionChangeFinished.emit(view.line)

@@ -8,7 +8,9 @@ import pytest
 from PySide6.QtCore import QPersistentModelIndex, QPoint, Qt
 from PySide6.QtWidgets import QTableView
 
-from anomalizer_desktop.gui.models.loop_filter import LoopFilterProxy
+from anomalizer_desktop.core.qc import Finding
+from anomalizer_desktop.core.qc_stage import FlagPolicy
+from anomalizer_desktop.gui.models.loop_filter import ANY_KIND, LoopFilterProxy
 from anomalizer_desktop.gui.models.loop_table import (
     COLUMN_INDEX,
     FileIdRole,
@@ -271,8 +273,8 @@ def test_first_click_on_score_header_sorts_most_anomalous_first(models, qtbot):
 
 def test_signal_check_reasons_keep_a_row_flagged_at_any_sensitivity(models):
     model, proxy = models
-    r = model.row_for_id(1)  # score 0.5: below every threshold used here
-    model.rows[r].reasons = "click @ 1.234 s"
+    # score 0.5: below every threshold used here
+    model.set_findings(1, [Finding("click", 0.9, 1.234, 1.234)])
     model.apply_threshold(100.0)
     assert model.rows[model.row_for_id(1)].flagged is True
     assert model.rows[model.row_for_id(6)].flagged is False  # 7.5 < 100, no reasons
@@ -283,7 +285,52 @@ def test_signal_check_reasons_keep_a_row_flagged_at_any_sensitivity(models):
 def test_flagged_by_checks_only_counts_rows_below_the_threshold(models):
     model, _ = models
     assert model.flagged_by_checks_only() == 0
-    model.rows[model.row_for_id(1)].reasons = "hum 50 Hz -20 dB"
+    model.set_findings(1, [Finding("hum", 0.7, 0.0, 5.0, -20.0, "50 Hz")])
+    assert model.rows[model.row_for_id(1)].reasons == "hum 50 Hz -20 dB"
     model.apply_threshold(2.0)
     assert model.flagged_count() == 3  # 2 and 6 by score, 1 by its finding
     assert model.flagged_by_checks_only() == 1
+
+
+def test_check_policy_rederives_reasons_and_flags_without_rescanning(models):
+    model, proxy = models
+    click = Finding("click", 0.9, 1.234, 1.234)
+    faint_hum = Finding("hum", 0.3, 0.0, 5.0, -40.0, "50 Hz")
+    model.set_findings(1, [click, faint_hum])
+    model.set_findings(5, [faint_hum])
+    row1, row5 = model.rows[model.row_for_id(1)], model.rows[model.row_for_id(5)]
+    assert row1.flagged is True and row1.reasons == "click @ 1.234 s"  # hum below medium
+    assert row5.flagged is False and row5.reasons == ""
+    assert model.kind_counts() == {"click": 1}
+    assert model.kind_counts(FlagPolicy(min_severity=0.2)) == {"click": 1, "hum": 2}
+
+    assert model.set_policy(FlagPolicy(min_severity=0.2)) == 2
+    assert row5.flagged is True and row5.reasons == "hum 50 Hz -40 dB"
+    assert row1.reasons == "click @ 1.234 s; hum 50 Hz -40 dB"  # most severe first
+    model.set_policy(FlagPolicy(min_severity=0.2, disabled=frozenset({"click"})))
+    assert row1.flagged is True and row1.reasons == "hum 50 Hz -40 dB"
+    model.set_policy(FlagPolicy(use_checks=False))
+    assert not row1.flagged and not row5.flagged and model.kind_counts() == {}
+    assert model.flagged_count() == 2  # 2 and 6, by their scores only
+
+
+def test_filter_and_sort_by_finding_kind(models):
+    model, proxy = models
+    model.set_findings(1, [Finding("hum", 0.9, 0.0, 5.0, -20.0, "50 Hz")])
+    model.set_findings(5, [Finding("click", 0.6, 2.0, 2.0)])
+    model.set_findings(6, [Finding("click", 0.95, 0.5, 0.5), Finding("hum", 0.7, 0.0, 7.0)])
+    proxy.set_kind("click")
+    assert sorted(ids(proxy)) == [5, 6]
+    proxy.set_kind("hum")
+    assert sorted(ids(proxy)) == [1, 6]
+    proxy.set_kind(ANY_KIND)
+    assert sorted(ids(proxy)) == [1, 5, 6]
+    proxy.set_text("bass")
+    assert ids(proxy) == [5]
+    proxy.set_text("")
+    proxy.set_kind(None)
+    assert proxy.rowCount() == 6
+    # sorting the Reasons column groups files by the kind of their most severe finding
+    # (check order: click before hum), most severe first; files without findings last
+    proxy.sort(COLUMN_INDEX["reasons"], ASC)
+    assert ids(proxy)[:3] == [6, 5, 1]

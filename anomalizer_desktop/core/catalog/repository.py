@@ -380,6 +380,24 @@ class Catalog(Database):
             return None
         return [FindingRecord(*r) for r in rows if r[2] is not None]
 
+    def findings_of(self, hashes: Iterable[str], checks_version: int) -> dict[str, list[FindingRecord]]:
+        """:meth:`findings` of many hashes in a few queries: hash -> findings in time order, for
+        the checked hashes only (a checked, clean hash maps to ``[]``)."""
+        wanted = list(dict.fromkeys(h for h in hashes if h))
+        out: dict[str, list[FindingRecord]] = {}
+        for part in chunked(wanted):
+            rows = self.query(
+                "SELECT q.hash, q.checks_version, f.check_id, f.severity, f.start_s, f.end_s, "
+                "f.detail FROM qc_runs q LEFT JOIN findings f USING (hash, checks_version) "
+                f"WHERE q.checks_version = ? AND q.hash IN ({','.join('?' * len(part))}) "
+                "ORDER BY q.hash, f.start_s, f.check_id",
+                (int(checks_version), *part))
+            for r in rows:
+                found = out.setdefault(r[0], [])
+                if r[2] is not None:
+                    found.append(FindingRecord(*r))
+        return out
+
     def hashes_missing_findings(self, hashes: Iterable[str], checks_version: int) -> list[str]:
         wanted = list(dict.fromkeys(h for h in hashes if h))
         have: set[str] = set()

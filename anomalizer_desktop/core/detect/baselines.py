@@ -1,7 +1,8 @@
 """Baselines on the same embeddings: Isolation Forest and PCA reconstruction error.
 
-Both standardise with the mean/std of all training rows (there is no validation split: nothing
-is tuned on held-out data) and score with plain numpy, so a saved model is a handful of arrays.
+Both fit on the training split (a seeded ``HELD_OUT_FRACTION`` of a library of ``SMALL_LIBRARY``+
+loops is held out, as for Deep SVDD, only to set the threshold: nothing else is tuned on it),
+standardise with its mean/std and score with plain numpy, so a saved model is a handful of arrays.
 
 Isolation Forest persistence: scikit-learn grows the forest (seeded), then the trees' public
 arrays (``tree_.children_left/right``, ``feature``, ``threshold``, ``n_node_samples``) are copied
@@ -19,7 +20,8 @@ from typing import Any, Generator
 
 import numpy as np
 
-from .base import Detector, Scaler, training_matrix
+from .base import (DEFAULT_THRESHOLD_PERCENTILE, HELD_OUT_FRACTION, Detector, Scaler, split_rows,
+                   training_matrix)
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +45,8 @@ class IsolationForestDetector(Detector):
     name = "iforest"
 
     def __init__(self, n_estimators: int = 100, max_samples: int = 256,
-                 threshold_percentile: float = 95.0, seed: int = 0) -> None:
+                 threshold_percentile: float = DEFAULT_THRESHOLD_PERCENTILE,
+                 seed: int = 0) -> None:
         super().__init__(threshold_percentile=threshold_percentile, seed=seed)
         self.n_estimators = int(n_estimators)
         self.max_samples = int(max_samples)
@@ -57,8 +60,9 @@ class IsolationForestDetector(Detector):
 
         warnings: list[str] = []
         X, _ = training_matrix(X, warnings)
-        scaler = Scaler.fit(X)
-        Z = scaler.transform(X)
+        train_idx, val_idx = split_rows(X.shape[0], HELD_OUT_FRACTION, self.seed)
+        scaler = Scaler.fit(X[train_idx])
+        Z, Z_val = scaler.transform(X[train_idx]), scaler.transform(X[val_idx])
         psi = min(self.max_samples, Z.shape[0])
         forest = IsolationForest(n_estimators=self.n_estimators, max_samples=psi,
                                  max_features=1.0, random_state=self.seed).fit(Z)
@@ -68,7 +72,8 @@ class IsolationForestDetector(Detector):
         if not np.allclose(train_scores, reference, rtol=1e-9, atol=1e-12):
             raise RuntimeError("isolation forest: numpy scoring disagrees with scikit-learn")
         self._set_fitted(scaler, train_scores, warnings,
-                         {"n_train": int(Z.shape[0]), "max_samples": psi})
+                         {"n_train": int(Z.shape[0]), "n_val": int(len(val_idx)),
+                          "max_samples": psi}, self._score_standardised(Z_val))
         yield {"phase": "fit", "epoch": 1, "epochs": 1,
                "train_loss": float(train_scores.mean()), "val_loss": None}
 
@@ -155,7 +160,8 @@ class PCADetector(Detector):
 
     name = "pca"
 
-    def __init__(self, variance: float = 0.95, threshold_percentile: float = 95.0,
+    def __init__(self, variance: float = 0.95,
+                 threshold_percentile: float = DEFAULT_THRESHOLD_PERCENTILE,
                  seed: int = 0) -> None:
         super().__init__(threshold_percentile=threshold_percentile, seed=seed)
         if not 0.0 < variance <= 1.0:
@@ -168,8 +174,9 @@ class PCADetector(Detector):
     def fit_iter(self, X: np.ndarray) -> Generator[dict, None, None]:
         warnings: list[str] = []
         X, _ = training_matrix(X, warnings)
-        scaler = Scaler.fit(X)
-        Z = scaler.transform(X)
+        train_idx, val_idx = split_rows(X.shape[0], HELD_OUT_FRACTION, self.seed)
+        scaler = Scaler.fit(X[train_idx])
+        Z, Z_val = scaler.transform(X[train_idx]), scaler.transform(X[val_idx])
         self.mean_ = Z.mean(axis=0)
         var, vt = _principal_axes(Z - self.mean_)
         ratio = var / var.sum() if var.sum() > 0 else np.zeros_like(var)
@@ -180,8 +187,9 @@ class PCADetector(Detector):
         self.explained_variance_ratio_ = ratio[:k]
         train_scores = self._score_standardised(Z)
         self._set_fitted(scaler, train_scores, warnings,
-                         {"n_train": int(Z.shape[0]), "n_components": k,
-                          "explained_variance": float(ratio[:k].sum())})
+                         {"n_train": int(Z.shape[0]), "n_val": int(len(val_idx)),
+                          "n_components": k, "explained_variance": float(ratio[:k].sum())},
+                         self._score_standardised(Z_val))
         yield {"phase": "fit", "epoch": 1, "epochs": 1,
                "train_loss": float(train_scores.mean()), "val_loss": None}
 

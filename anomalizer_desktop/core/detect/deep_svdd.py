@@ -3,7 +3,9 @@
 Phase 1 ("pretrain"): the autoencoder learns to reconstruct standardised embeddings (MSE).
 Phase 2 ("svdd"): c = mean encoder output on the training split (eval mode) with the
 |c_i| < eps -> +/-eps fix; the encoder alone is fine-tuned on mean ||phi(x) - c||^2.
-Score = squared distance to c in eval mode. Threshold = 95th percentile of the training scores.
+Score = squared distance to c in eval mode. Threshold = the 97.5th percentile of the held-out
+validation scores (of the training scores below SMALL_LIBRARY loops), not the paper's 95th of
+the training scores; see :mod:`.base` for why.
 
 BatchNorm during the SVDD phase stays in *train* mode (batch statistics) while dropout is off.
 With affine=False a train-mode BatchNorm has no constant term: it centres each unit on the
@@ -26,7 +28,8 @@ import torch
 from torch import nn
 
 from ..errors import AnomalizerError
-from .base import SMALL_LIBRARY, Detector, ModelCollapseError, Scaler, training_matrix
+from .base import (DEFAULT_THRESHOLD_PERCENTILE, Detector, ModelCollapseError, Scaler, split_rows,
+                   training_matrix)
 from .networks import (
     DEFAULT_HIDDEN_DIMS,
     AutoEncoder,
@@ -109,7 +112,7 @@ class DeepSVDD(Detector):
         small_epochs: int = 100,
         eps: float = 0.1,
         device: str = "cpu",
-        threshold_percentile: float = 95.0,
+        threshold_percentile: float = DEFAULT_THRESHOLD_PERCENTILE,
         seed: int = 0,
     ) -> None:
         super().__init__(threshold_percentile=threshold_percentile, seed=seed)
@@ -150,13 +153,7 @@ class DeepSVDD(Detector):
         warnings: list[str] = []
         X, kept = training_matrix(X, warnings)
         n = X.shape[0]
-        rng = np.random.default_rng(self.seed)
-        if n < SMALL_LIBRARY:
-            train_idx, val_idx = np.arange(n), np.arange(0)
-        else:
-            perm = rng.permutation(n)  # a seeded permutation of row indices, never rows
-            n_val = max(2, int(round(n * self.val_fraction)))
-            train_idx, val_idx = np.sort(perm[n_val:]), np.sort(perm[:n_val])
+        train_idx, val_idx = split_rows(n, self.val_fraction, self.seed)
         scaler = Scaler.fit(X[train_idx])
         Z = torch.as_tensor(scaler.transform(X), dtype=torch.float32)
         device = resolve_device(self.device)
@@ -199,14 +196,14 @@ class DeepSVDD(Detector):
         self.device_ = device
         self.val_idx_ = kept[val_idx]  # rows of the caller's X used for validation only
         train_scores = self._distances(z_train)
-        self.val_scores_ = self._distances(z_val) if len(val_idx) else np.zeros(0)
+        val_scores = self._distances(z_val) if len(val_idx) else np.zeros(0)
         info = {
             "n_train": int(len(train_idx)), "n_val": int(len(val_idx)),
             "dims": dims, "pretrain_epochs": pre_epochs, "svdd_epochs": svdd_epochs,
             "pretrain_best_val": pre_best, "svdd_best_val": svdd_best,
             "seconds": round(time.perf_counter() - t0, 3),
         }
-        self._set_fitted(scaler, train_scores, warnings, info)
+        self._set_fitted(scaler, train_scores, warnings, info, val_scores)
 
     def _run_phase(
         self,
@@ -295,7 +292,6 @@ class DeepSVDD(Detector):
         tensors = {f"net.{k}": v.detach().cpu().numpy()
                    for k, v in self.encoder_.state_dict().items()}
         tensors["c"] = self.c_.detach().cpu().numpy()
-        tensors["val_scores"] = np.asarray(self.val_scores_, dtype=np.float64)
         tensors["val_idx"] = np.asarray(self.val_idx_, dtype=np.int64)
         return tensors, {"dims": list(self.dims_)}
 
@@ -308,7 +304,6 @@ class DeepSVDD(Detector):
         encoder.load_state_dict(state, strict=True)
         self.encoder_ = encoder.to(self.device_).eval()
         self.c_ = torch.from_numpy(np.array(tensors["c"])).to(self.device_)
-        self.val_scores_ = np.asarray(tensors.get("val_scores", np.zeros(0)), dtype=np.float64)
         self.val_idx_ = np.asarray(tensors.get("val_idx", np.zeros(0)), dtype=np.int64)
 
 

@@ -13,11 +13,11 @@ loop (seam, off-grid onsets), stereo (phase), runner (run_checks, QcConfig, QcCa
 
 from __future__ import annotations
 
-from .findings import (CHECKS, CHECKS_VERSION, TITLES, Finding, max_severity, severity_from_ratio,
-                       severity_level)
+from .findings import (CHECKS, CHECKS_VERSION, DESCRIPTIONS, TITLES, Finding, group_findings,
+                       max_severity, severity_from_ratio, severity_level)
 from .runner import DEFAULT_MIN_SEVERITY, QcCalibration, QcConfig, run_checks
 
 __all__ = [
-    "CHECKS", "CHECKS_VERSION", "DEFAULT_MIN_SEVERITY", "TITLES", "Finding", "QcCalibration",
-    "QcConfig", "max_severity", "run_checks", "severity_from_ratio", "severity_level",
+    "CHECKS", "CHECKS_VERSION", "DEFAULT_MIN_SEVERITY", "DESCRIPTIONS", "TITLES", "Finding", "QcCalibration",
+    "QcConfig", "group_findings", "max_severity", "run_checks", "severity_from_ratio", "severity_level",
 ]

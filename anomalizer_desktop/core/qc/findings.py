@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 # Every check, in the order they run. A finding's ``kind`` is the name of the check that made it.
@@ -18,13 +19,27 @@ CHECKS: tuple[str, ...] = (
     "noise_burst", "hum", "loop_seam", "off_grid", "stereo_phase",
 )
 # Bump when a check changes what it reports, so cached findings are recomputed.
-CHECKS_VERSION = 1
+CHECKS_VERSION = 2
 
 TITLES: dict[str, str] = {
     "clipping": "clipping", "dc_offset": "DC offset", "silence_head": "silence at head",
     "silence_tail": "silence at tail", "click": "click", "dropout": "dropout",
     "noise_burst": "noise burst", "hum": "hum", "loop_seam": "loop seam discontinuity",
     "off_grid": "off-grid onset", "stereo_phase": "stereo phase (mono sum cancels)",
+}
+# What each check listens for, in one sentence (settings, tooltips, help).
+DESCRIPTIONS: dict[str, str] = {
+    "clipping": "runs of samples stuck at (or just under) the loudest level: a bounce that clipped",
+    "dc_offset": "the waveform sits off zero: a DC offset from an interface or a plug-in",
+    "silence_head": "silence before the first sound: the take starts late",
+    "silence_tail": "silence after the last sound: the loop is cut long",
+    "click": "a single-sample jump the music around it does not explain: an edit or a glitch",
+    "dropout": "audio that drops to (near) silence for a few milliseconds mid-take",
+    "noise_burst": "a short burst of broadband noise (static, a crackle, a bad cable)",
+    "hum": "a steady 50/60 Hz tone with its harmonics: mains hum or a ground loop",
+    "loop_seam": "the end does not join the start: the loop clicks when it repeats",
+    "off_grid": "onsets off the loop's own tempo grid while the rest sits on it",
+    "stereo_phase": "left and right cancel when summed to mono (one channel phase-inverted)",
 }
 LEVELS: tuple[tuple[str, float], ...] = (("high", 0.8), ("medium", 0.5), ("low", 0.0))
 
@@ -140,3 +155,24 @@ def sort_findings(findings: list[Finding]) -> list[Finding]:
 def max_severity(findings: list[Finding], kinds: frozenset[str] | set[str] | None = None) -> float:
     """The largest severity among ``findings`` (of the given kinds), 0.0 when there are none."""
     return max((f.severity for f in findings if kinds is None or f.kind in kinds), default=0.0)
+
+
+def group_findings(findings: Sequence[Finding], group_from: int = 4, max_items: int | None = 8
+                   ) -> list[tuple[Finding, list[Finding]]]:
+    """Findings for a short list (buttons in the app, lines in a terminal): ``(finding to show
+    and seek to, the findings it stands for)`` in time order. Each finding stands alone, except
+    that ``group_from`` or more of one kind (a take clipped on every downbeat) share one item,
+    the most severe of them; one item per kind when there would still be more than
+    ``max_items``."""
+    by_kind: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_kind.setdefault(f.kind, []).append(f)
+    out: list[tuple[Finding, list[Finding]]] = []
+    for group in by_kind.values():
+        if len(group) >= group_from:
+            out.append((max(group, key=lambda f: f.severity), sorted(group, key=lambda f: f.start_s)))
+        else:
+            out.extend((f, [f]) for f in group)
+    if max_items is not None and len(out) > max_items and group_from > 1:
+        return group_findings(findings, 1, max_items)
+    return sorted(out, key=lambda t: (t[0].start_s, -t[0].severity))

@@ -1,4 +1,5 @@
-"""Filter proxy of the loop table: name/folder text and "flagged only", fast on 100,000 rows."""
+"""Filter proxy of the loop table: name/folder text, "flagged only" and finding kind, fast on
+100,000 rows."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyM
 from .loop_table import LoopTableModel
 
 _Index = QModelIndex | QPersistentModelIndex
+ANY_KIND = "any"  # set_kind(ANY_KIND): files with any shown signal-check finding
 
 
 class LoopFilterProxy(QSortFilterProxyModel):
-    """Text filter on name/folder and a "flagged only" switch; sorting is forwarded to the source.
+    """Text filter on name/folder, a "flagged only" switch and a finding-kind filter (files showing
+    a finding of that kind, or ``ANY_KIND``); sorting is forwarded to the source.
 
     The accept mask is computed in one pass in Python when the filter changes, so Qt's per-row
     ``filterAcceptsRow`` callback is a list lookup.
@@ -20,6 +23,7 @@ class LoopFilterProxy(QSortFilterProxyModel):
         super().__init__(parent)
         self._text = ""
         self._flagged_only = False
+        self._kind: str | None = None
         self._mask: list[bool] | None = None  # None = accept everything
         self.setDynamicSortFilter(False)
 
@@ -57,6 +61,17 @@ class LoopFilterProxy(QSortFilterProxyModel):
             self._text = text
             self._refilter()
 
+    @property
+    def kind(self) -> str | None:
+        return self._kind
+
+    def set_kind(self, kind: str | None) -> None:
+        """Only files showing a finding of ``kind`` (``ANY_KIND``: of any kind); None: all."""
+        kind = kind or None
+        if kind != self._kind:
+            self._kind = kind
+            self._refilter()
+
     def set_flagged_only(self, on: bool) -> None:
         if bool(on) != self._flagged_only:
             self._flagged_only = bool(on)
@@ -69,7 +84,7 @@ class LoopFilterProxy(QSortFilterProxyModel):
         self._refilter()
 
     def _accepts_all(self) -> bool:
-        return not self._text and not self._flagged_only
+        return not self._text and not self._flagged_only and self._kind is None
 
     def _build_mask(self) -> list[bool]:
         model = self.sourceModel()
@@ -78,6 +93,11 @@ class LoopFilterProxy(QSortFilterProxyModel):
             mask = [bool(r.flagged and not r.fine) for r in rows]
         else:
             mask = [True] * len(rows)
+        if self._kind == ANY_KIND:
+            mask = [m and bool(r.shown) for m, r in zip(mask, rows)]
+        elif self._kind is not None:
+            kind = self._kind
+            mask = [m and any(f.kind == kind for f in r.shown) for m, r in zip(mask, rows)]
         needles = self._text.split()
         if needles:
             keys = [r.search_key for r in rows]

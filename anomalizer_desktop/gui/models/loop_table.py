@@ -22,6 +22,9 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor
 
+from ...core.qc import CHECKS, Finding
+from ...core.qc_stage import FlagPolicy
+
 SortRole = Qt.ItemDataRole.UserRole + 1
 RowRole = Qt.ItemDataRole.UserRole + 2  # the LoopRow itself
 FileIdRole = Qt.ItemDataRole.UserRole + 3
@@ -48,8 +51,23 @@ class LoopRow:
     flagged: bool | None = None
     fine: bool = False
     error: str | None = None
-    reasons: str = ""
+    reasons: str = ""  # the shown findings as one line (set by the model from ``findings``)
+    findings: tuple[Finding, ...] = ()  # every stored signal-check finding of the file
+    shown: tuple[Finding, ...] = ()  # those the model's check policy shows, most severe first
     search_key: str = field(default="", repr=False)  # lower-case "name\nfolder", set by the model
+
+
+def reasons_text(findings) -> str:
+    """Signal-QC findings as one line, most severe first: "click @ 1.234 s; hum 50 Hz -22 dB"."""
+    return "; ".join(f.label() for f in sorted(findings or (), key=lambda f: -f.severity))
+
+
+def _reasons_sort(row: LoopRow) -> tuple[int, float] | None:
+    """Group by the kind of the most severe shown finding (check order), most severe first."""
+    if not row.shown:
+        return None
+    top = row.shown[0]
+    return (CHECKS.index(top.kind) if top.kind in CHECKS else len(CHECKS), -top.severity)
 
 
 @dataclass(frozen=True)
@@ -104,8 +122,9 @@ COLUMNS: tuple[Column, ...] = (
     Column("folder", "Folder", lambda r: r.folder, lambda r: r.folder.lower()),
     Column("duration", "Duration", lambda r: format_duration(r.duration_s),
            lambda r: r.duration_s, _RIGHT),
-    Column("reasons", "Reasons", lambda r: r.reasons, lambda r: r.reasons or None,
-           tooltip="signal checks (click, clipping, hum, …) that flag a file whatever its score"),
+    Column("reasons", "Reasons", lambda r: r.reasons, _reasons_sort,
+           tooltip="signal checks (click, clipping, hum, …) that flag a file whatever its score; "
+                   "sorting groups files by the kind of their most severe finding"),
 )
 COLUMN_INDEX = {c.key: i for i, c in enumerate(COLUMNS)}
 
@@ -119,6 +138,8 @@ class LoopTableModel(QAbstractTableModel):
         self._row_of: dict[int, int] | None = {}
         self._sort: tuple[int, Qt.SortOrder] | None = None
         self._in_order = False  # rows are in self._sort's order (no data changed since)
+        self._policy = FlagPolicy()
+        self._path_index: dict[str, LoopRow] | None = None
 
     # --- Qt interface -------------------------------------------------------------------------
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
@@ -147,8 +168,10 @@ class LoopTableModel(QAbstractTableModel):
             if key == "score":
                 lines.append("sorted: most anomalous first" if descending
                              else "sorted: least anomalous first")
-            elif key in ("name", "folder", "reasons"):
+            elif key in ("name", "folder"):
                 lines.append("sorted: Z to A" if descending else "sorted: A to Z")
+            elif key == "reasons":
+                lines.append("sorted by finding kind" + (", reversed" if descending else ""))
             else:
                 lines.append("sorted: highest first" if descending else "sorted: lowest first")
         return "\n".join(lines) or None
@@ -267,10 +290,12 @@ class LoopTableModel(QAbstractTableModel):
         self._rows = list(rows)
         for r in self._rows:
             r.search_key = f"{r.name}\n{r.folder}".lower()
+            self._derive(r)
         if self._sort is not None:
             self._rows = [self._rows[i] for i in self._sorted_order(*self._sort)]
         self._in_order = self._sort is not None
         self._row_of = None
+        self._path_index = None
         self.endResetModel()
 
     def resort(self) -> None:
@@ -281,6 +306,12 @@ class LoopTableModel(QAbstractTableModel):
 
     def row_for_id(self, file_id: int) -> int | None:
         return self._index_of().get(file_id)
+
+    def row_for_path(self, path: str) -> LoopRow | None:
+        """The row of ``path`` (None when the table does not list it)."""
+        if self._path_index is None:
+            self._path_index = {r.path: r for r in self._rows}
+        return self._path_index.get(path)
 
     def row_at(self, row: int) -> LoopRow:
         return self._rows[row]
@@ -307,18 +338,62 @@ class LoopTableModel(QAbstractTableModel):
     def apply_threshold(self, threshold: float) -> int:
         """Re-flag every scored row against a new threshold (sensitivity change, no retraining).
 
-        A row with signal-QC reasons stays flagged whatever the threshold.
+        A row with shown signal-check findings stays flagged whatever the threshold.
         """
         changed: list[int] = []
         for r, row in enumerate(self._rows):
             if row.score is None:
                 continue
-            flagged = row.score > threshold or bool(row.reasons)
+            flagged = row.score > threshold or bool(row.shown)
             if row.flagged != flagged or row.threshold != threshold:
                 row.flagged, row.threshold = flagged, threshold
                 changed.append(r)
         self._emit_rows_changed(changed, ("flag", "score"))
         return len(changed)
+
+    @property
+    def policy(self) -> FlagPolicy:
+        return self._policy
+
+    def set_policy(self, policy: FlagPolicy) -> int:
+        """Which findings show and flag (checks on/off, severity, the library's calibration):
+        re-derives every row's reasons and flag at once, no rescan. Returns rows changed."""
+        self._policy = policy
+        changed = [r for r, row in enumerate(self._rows) if self._derive(row)]
+        self._emit_rows_changed(changed, ("flag", "reasons"))
+        return len(changed)
+
+    def _derive(self, row: LoopRow) -> bool:
+        """Shown findings, reasons and flag of ``row`` from its findings and score (the core's
+        verdict rule: learned score above the threshold OR a shown finding). True if changed."""
+        shown = tuple(sorted(self._policy.reasons(row.findings), key=lambda f: -f.severity))
+        learned = (row.score is not None and row.threshold is not None
+                   and row.score > row.threshold)
+        flagged = (None if row.score is None and not shown else learned or bool(shown))
+        if row.error and row.score is None:
+            flagged = None
+        if shown == row.shown and flagged == row.flagged:
+            return False
+        row.shown, row.reasons, row.flagged = shown, reasons_text(shown), flagged
+        return True
+
+    def set_findings(self, file_id: int, findings: Sequence[Finding]) -> None:
+        """New signal-check findings of one file (e.g. a take re-checked by the watcher)."""
+        r = self._index_of().get(file_id)
+        if r is not None:
+            self._rows[r].findings = tuple(findings)
+            if self._derive(self._rows[r]):
+                self._emit_rows_changed([r], ("flag", "reasons"))
+
+    def kind_counts(self, policy: FlagPolicy | None = None) -> dict[str, int]:
+        """How many files show a finding of each kind, under the model's policy or ``policy``
+        (kinds in check order, zeros left out)."""
+        counts = dict.fromkeys(CHECKS, 0)
+        for row in self._rows:
+            shown = row.shown if policy is None else policy.reasons(row.findings)
+            for kind in {f.kind for f in shown}:
+                counts[kind] = counts.get(kind, 0) + 1
+        return {k: n for k, n in counts.items() if n}
 
     def set_fine(self, file_id: int, fine: bool) -> None:
         r = self._index_of().get(file_id)
@@ -326,18 +401,12 @@ class LoopTableModel(QAbstractTableModel):
             self._rows[r].fine = fine
             self._emit_rows_changed([r], ("flag",))
 
-    def set_reasons(self, file_id: int, reasons: str) -> None:
-        r = self._index_of().get(file_id)
-        if r is not None and self._rows[r].reasons != reasons:
-            self._rows[r].reasons = reasons
-            self._emit_rows_changed([r], ("reasons",))
-
     def flagged_count(self) -> int:
         return sum(1 for r in self._rows if r.flagged and not r.fine)
 
     def flagged_by_checks_only(self) -> int:
         """Flagged rows whose score is not above the threshold: a signal check flagged them."""
-        return sum(1 for r in self._rows if r.flagged and not r.fine and r.reasons
+        return sum(1 for r in self._rows if r.flagged and not r.fine and r.shown
                    and not (r.score is not None and r.threshold is not None
                             and r.score > r.threshold))
 

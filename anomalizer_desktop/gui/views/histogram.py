@@ -1,7 +1,8 @@
 """Score histogram with the threshold line and the sensitivity control.
 
-The threshold is a percentile of the *reference* scores (the model's training scores when known,
-as Deep SVDD defines it; else the library's own scores). Moving the spin box, the slider or the
+The threshold is a percentile of the *reference* scores (the model's held-out scores, or its
+training scores for a small library, as the detector sets its own threshold; else the library's
+own scores). Moving the spin box, the slider or the
 line itself emits ``thresholdChanged(percentile, value)``; the window re-flags rows with it, no
 retraining. Emission is coalesced (~60 ms) so dragging stays smooth on 100,000 rows.
 """
@@ -20,27 +21,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...core.detect.base import (DEFAULT_THRESHOLD_PERCENTILE, percentile_of_threshold,
+                                 quantile_threshold)
+
 MIN_PERCENTILE = 50.0
 MAX_PERCENTILE = 99.9
-DEFAULT_PERCENTILE = 95.0
+DEFAULT_PERCENTILE = DEFAULT_THRESHOLD_PERCENTILE
 EMIT_DELAY_MS = 60
 
 
-def threshold_at(reference: np.ndarray, percentile: float) -> float:
-    """The ``percentile``-th percentile of the finite reference scores (linear interpolation)."""
-    ref = np.asarray(reference, dtype=np.float64)
-    ref = ref[np.isfinite(ref)]
-    if ref.size == 0:
-        return float("nan")
-    return float(np.percentile(ref, percentile))
+def threshold_at(reference: np.ndarray, percentile: float, held_out: bool = True) -> float:
+    """The threshold at ``percentile`` of the finite reference scores (NaN without any), the
+    way the detectors compute it (:func:`quantile_threshold`)."""
+    return quantile_threshold(reference, percentile, held_out)
 
 
-def percentile_of(reference: np.ndarray, value: float) -> float:
-    """Inverse of :func:`threshold_at`: share (in %) of reference scores <= value."""
-    ref = np.sort(np.asarray(reference, dtype=np.float64)[np.isfinite(reference)])
-    if ref.size == 0:
-        return DEFAULT_PERCENTILE
-    return float(100.0 * np.searchsorted(ref, value, side="right") / ref.size)
+def percentile_of(reference: np.ndarray, value: float, held_out: bool = True) -> float:
+    """Inverse of :func:`threshold_at` (in %)."""
+    p = percentile_of_threshold(reference, value, held_out)
+    return DEFAULT_PERCENTILE if not np.isfinite(p) else p
 
 
 class ScoreHistogramView(QWidget):
@@ -72,7 +71,8 @@ class ScoreHistogramView(QWidget):
         self.spin.setSingleStep(0.5)
         self.spin.setSuffix(" th percentile")
         self.spin.setToolTip("Sensitivity: flag files scoring above this percentile of the "
-                             "model's training scores. Lower = more flags.")
+                             "scores of loops held out from training (about this share of "
+                             "new normal loops stays below it). Lower = more flags.")
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(int(MIN_PERCENTILE * 10), int(MAX_PERCENTILE * 10))
         self.slider.setToolTip(self.spin.toolTip())
@@ -89,6 +89,7 @@ class ScoreHistogramView(QWidget):
 
         self._scores = np.zeros(0)
         self._reference = np.zeros(0)
+        self._held_out = True  # reference scores are held-out ones (else training scores)
         self._percentile = DEFAULT_PERCENTILE
         self._threshold = float("nan")
         self._emit_timer = QTimer(self)
@@ -110,12 +111,14 @@ class ScoreHistogramView(QWidget):
         return self._threshold
 
     def set_scores(self, scores: np.ndarray, reference: np.ndarray | None = None,
-                   percentile: float | None = None) -> None:
-        """Show ``scores``; the threshold is a percentile of ``reference`` (default: scores)."""
+                   percentile: float | None = None, held_out: bool = True) -> None:
+        """Show ``scores``; the threshold is a percentile of ``reference`` (default: scores).
+        ``held_out``: the reference scores come from loops the model did not train on."""
         s = np.asarray(scores, dtype=np.float64)
         self._scores = s[np.isfinite(s)]
         ref = self._scores if reference is None else np.asarray(reference, dtype=np.float64)
         self._reference = ref[np.isfinite(ref)]
+        self._held_out = bool(held_out) and reference is not None
         if percentile is not None:
             self._percentile = float(np.clip(percentile, MIN_PERCENTILE, MAX_PERCENTILE))
         self.setEnabled(self._reference.size > 0)
@@ -153,7 +156,7 @@ class ScoreHistogramView(QWidget):
             w.blockSignals(False)
 
     def _update_threshold(self, emit: bool) -> None:
-        self._threshold = threshold_at(self._reference, self._percentile)
+        self._threshold = threshold_at(self._reference, self._percentile, self._held_out)
         if np.isfinite(self._threshold):
             self.line.blockSignals(True)
             self.line.setValue(self._threshold)
@@ -186,4 +189,5 @@ class ScoreHistogramView(QWidget):
     def _on_line_moved(self, line) -> None:
         if self._reference.size == 0:
             return
-        self.set_percentile(percentile_of(self._reference, float(self.line.value())))
+        self.set_percentile(percentile_of(self._reference, float(self.line.value()),
+                                          self._held_out))

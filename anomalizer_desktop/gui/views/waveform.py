@@ -17,9 +17,11 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 BLOCK = 256
+LABEL_STEP = 0.16  # vertical offset between successive region labels (waveform units)
 PLAYHEAD_INTERVAL_MS = 30
 
-Region = tuple[float, float, str | QColor, str]  # (start_s, end_s, colour, label)
+# (start_s, end_s, colour, label[, tooltip]); an empty label draws no text
+Region = tuple
 
 
 class PeakEnvelope:
@@ -163,20 +165,35 @@ class WaveformView(QWidget):
         for item in self._region_items:
             self.plot.removeItem(item)
         self._region_items = []
-        for start_s, end_s, colour, label in regions:
+        n_labels = 0
+        for start_s, end_s, colour, label, *rest in regions:
             c = QColor(colour)
             fill = QColor(c)
             fill.setAlpha(60)
             region = pg.LinearRegionItem(values=(start_s, max(end_s, start_s + 1e-3)),
                                          movable=False, brush=fill, pen=pg.mkPen(c))
             region.setZValue(-5)
+            region.setToolTip(rest[0] if rest else f"{label}: {start_s:.3f}-{end_s:.3f} s")
             self.plot.addItem(region)
             self._region_items.append(region)
-            if label:
+            if label:  # successive labels step down so overlapping regions stay readable
                 text = pg.TextItem(label, color=c, anchor=(0, 0))
-                text.setPos(start_s, 1.0)
+                text.setPos(start_s, 1.0 - LABEL_STEP * (n_labels % 3))
+                n_labels += 1
                 self.plot.addItem(text, ignoreBounds=True)
                 self._region_items.append(text)
+
+    def ensure_visible(self, start_s: float, end_s: float) -> None:
+        """Scroll (keeping the zoom) so that [start_s, end_s] is in view."""
+        if self._env is None:
+            return
+        (t0, t1), _ = self.plot.getViewBox().viewRange()
+        if start_s >= t0 and end_s <= t1:
+            return
+        width = t1 - t0
+        left = min(max(0.0, (start_s + end_s) / 2.0 - width / 2.0),
+                   max(0.0, self._env.duration_s - width))
+        self.plot.setXRange(left, left + width, padding=0)
 
     def curve_data(self) -> tuple[np.ndarray, np.ndarray]:
         x, y = self.curve.getData()
