@@ -90,21 +90,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     return int(code)
 
 
+CURVE_WAIT_MS = 30_000
+
+
 def arm_screenshot(window, path: Path, timeout_ms: int = 600_000) -> None:
-    """Save ``window`` to ``path`` once no job is running and rows are shown, then quit."""
+    """Save ``window`` to ``path`` once no job is running and rows are shown, then quit.
+
+    The top loop with signal-check findings is selected (else the top loop), and the shot waits
+    (up to ``CURVE_WAIT_MS``) for its localisation strip, as a person would see it in use.
+    """
     from PySide6.QtCore import QTimer
 
+    from .models.loop_table import RowRole
+
     timer = QTimer(window)
-    waited = {"ms": 0}
+    state = {"ms": 0, "selected_at": None}
 
     def check() -> None:
-        waited["ms"] += 250
-        ready = window.job is None and window.model.rowCount() > 0 and window.result is not None
-        if ready or waited["ms"] >= timeout_ms:
+        state["ms"] += 250
+        if state["selected_at"] is None:
+            ready = window.job is None and window.model.rowCount() > 0 and window.result is not None
+            if not (ready or state["ms"] >= timeout_ms):
+                return
+            rows = [window.proxy.index(r, 0) for r in range(window.proxy.rowCount())]
+            explained = [i for i in rows if i.data(RowRole).shown]
+            if rows:  # show a selected loop with its waveform, as in use
+                window.table.setCurrentIndex((explained or rows)[0])
+            state["selected_at"] = state["ms"]
+            return
+        curve = window.local_curve.curve_data is not None
+        if curve or state["ms"] - state["selected_at"] >= CURVE_WAIT_MS:
             timer.stop()
-            if window.proxy.rowCount():  # show a selected loop with its waveform, as in use
-                window.table.setCurrentIndex(window.proxy.index(0, 0))
-            QTimer.singleShot(1500, lambda: _save_and_quit(window, path))
+            QTimer.singleShot(500, lambda: _save_and_quit(window, path))
 
     timer.timeout.connect(check)
     timer.start(250)
@@ -116,7 +133,8 @@ def _save_and_quit(window, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     saved = window.grab().save(str(path))
     print(f"screenshot: {path} saved={saved} rows={window.model.rowCount()} "
-          f"flagged={window.model.flagged_count()} platform={QApplication.platformName()}",
-          flush=True)
+          f"flagged={window.model.flagged_count()} platform={QApplication.platformName()} "
+          f"findings={len(window.findings_bar.buttons)} "
+          f"curve={window.local_curve.curve_data is not None}", flush=True)
     window.close()
     QApplication.quit()

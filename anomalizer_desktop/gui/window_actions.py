@@ -25,6 +25,8 @@ SHORTCUTS = [
     ("Space", "Play / stop"),
     ("L", "Loop on / off"),
     ("Esc", "Stop"),
+    ("N", "Play the selected loop's next signal-check finding (from just before it)"),
+    ("Shift+N", "... the previous finding"),
     ("Ctrl+F", "Filter by name or folder (Up/Down still move through the list)"),
     ("Ctrl+Shift+F", "Flagged only on / off"),
     ("Ctrl+M", "Mark the selected loops as fine / not fine"),
@@ -63,6 +65,10 @@ def install(w: MainWindow) -> None:
     a["play"] = _action(w, "&Play / stop", w.audition.toggle, "Space")
     a["stop"] = _action(w, "&Stop", w.audition.stop, "Esc")
     a["loop"] = _action(w, "&Loop", w.player_bar.toggle_loop, "L")
+    a["next_finding"] = _action(w, "&Next finding", lambda: window_findings.step_finding(w, 1),
+                                "N", tip="Play from just before the next signal-check finding")
+    a["previous_finding"] = _action(w, "Pre&vious finding",
+                                    lambda: window_findings.step_finding(w, -1), "Shift+N")
     a["autoplay"] = _action(w, "&Auto-play on select", w.player_bar.autoplay_button.setChecked,
                             checkable=True)
     a["autoplay"].setChecked(w.player_bar.autoplay)
@@ -97,7 +103,8 @@ def install(w: MainWindow) -> None:
         ("&File", ["add", "demo", "rescan", None, "quit"]),
         ("&Edit", ["fine", "copy", "reveal"]),
         ("&View", ["filter", "flagged", None, "libraries", "takes", None, "tray"]),
-        ("&Playback", ["play", "stop", "loop", None, "autoplay"]),
+        ("&Playback", ["play", "stop", "loop", None, "next_finding", "previous_finding", None,
+                       "autoplay"]),
         ("&Model", ["train", "retrain", None, "checks", "weights"]),
         ("&Help", ["shortcuts", "about"]),
     ]

@@ -122,6 +122,16 @@ def play_finding(w: MainWindow, finding: Finding) -> None:
     w.audition.play(start)
 
 
+def step_finding(w: MainWindow, step: int) -> None:
+    """Play the selected loop's next (``step`` 1) or previous (-1) finding (keys N, Shift+N)."""
+    if not w.audition.current_path:
+        return
+    here = w.waveform.playhead.value()  # the last finding played, or where the playhead is
+    target = w.findings_bar.next_target(float(here), step)
+    if target is not None:
+        play_finding(w, target)
+
+
 def _on_localising(w: MainWindow, path: str) -> None:
     if path == w.audition.current_path:
         w.local_curve.set_message("Localising…", path)

@@ -74,6 +74,15 @@ def test_selected_file_shows_its_findings_and_a_click_seeks_there(qtbot, window,
     assert ("play", pytest.approx(start)) in player.calls
     assert w.waveform.playhead.value() == pytest.approx(click.start_s)
 
+    # N / Shift+N step through the findings from the keyboard, wrapping around
+    targets = w.findings_bar.targets
+    i = targets.index(click)
+    w.table.setFocus()
+    qtbot.keyClick(w.table, Qt.Key.Key_N)
+    assert w.waveform.playhead.value() == pytest.approx(targets[(i + 1) % len(targets)].start_s)
+    qtbot.keyClick(w.table, Qt.Key.Key_N, Qt.KeyboardModifier.ShiftModifier)
+    assert w.waveform.playhead.value() == pytest.approx(click.start_s)
+
 
 def test_localisation_strip_draws_the_learned_score_over_time(qtbot, window, demo):
     w, _ = window

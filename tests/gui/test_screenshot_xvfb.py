@@ -54,6 +54,8 @@ def test_main_window_screenshot_on_demo_library(xvfb_display, tmp_path):
     assert facts.get("saved") == "True", proc.stdout + proc.stderr[-2000:]
     assert facts["platform"] == "xcb"  # a real X window, not the offscreen plugin
     assert int(facts["rows"]) == 105 and int(facts["flagged"]) >= 1
+    # the selected loop shows its findings and the localisation strip
+    assert int(facts["findings"]) >= 1 and facts["curve"] == "True"
 
     from PySide6.QtGui import QImage
 

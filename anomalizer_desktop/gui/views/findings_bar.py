@@ -67,6 +67,7 @@ class FindingsBar(QWidget):
         self._layout.addStretch(1)
         self.buttons: list[QToolButton] = []
         self.findings: list[Finding] = []
+        self.targets: list[Finding] = []  # where each button seeks to, in time order
         self.set_findings([], "")
 
     def set_findings(self, findings: Sequence[Finding], status: str = "") -> None:
@@ -76,6 +77,7 @@ class FindingsBar(QWidget):
             self._layout.removeWidget(b)
             b.deleteLater()
         self.buttons = []
+        self.targets = []
         self.findings = sorted(findings, key=lambda f: (f.start_s, -f.severity))
         if not self.findings:
             self.status.setText(status or "No signal-check findings")
@@ -99,6 +101,18 @@ class FindingsBar(QWidget):
             button.clicked.connect(lambda _=False, f=f: self.findingActivated.emit(f))
             self._layout.insertWidget(1 + i, button)
             self.buttons.append(button)
+            self.targets.append(f)
+
+    def next_target(self, position_s: float, step: int = 1) -> Finding | None:
+        """The finding after (``step`` 1) or before (-1) ``position_s``, wrapping around."""
+        if not self.targets:
+            return None
+        starts = [f.start_s for f in self.targets]
+        if step > 0:
+            later = [i for i, t in enumerate(starts) if t > position_s + 1e-3]
+            return self.targets[later[0] if later else 0]
+        earlier = [i for i, t in enumerate(starts) if t < position_s - 1e-3]
+        return self.targets[earlier[-1] if earlier else -1]
 
 
 def button_targets(findings: Sequence[Finding]) -> list[tuple[Finding, list[Finding]]]:
