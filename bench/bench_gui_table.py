@@ -30,9 +30,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def make_rows(n: int, seed: int = 0):
     import numpy as np
 
+    from anomalizer_desktop.core.qc import Finding
     from anomalizer_desktop.gui.models.loop_table import LoopRow
 
     rng = np.random.default_rng(seed)
+    # 5% of the files carry signal-check findings (one in five of those two), as a scan stores them
+    check_kinds = ("click", "dropout", "clipping", "hum", "noise_burst")
     scores = rng.gamma(2.0, 1.0, n)
     threshold = float(np.percentile(scores, 95))
     durations = rng.uniform(1.0, 16.0, n)
@@ -42,9 +45,14 @@ def make_rows(n: int, seed: int = 0):
         folder = f"pack_{i // 500:03d}_{kinds[i % 8]}"
         name = f"{kinds[(i * 7) % 8]}_loop_{i:06d}_{120 + i % 40}bpm.wav"
         score = float(scores[i])
+        findings = ()
+        if i % 20 == 7:
+            t = float(durations[i]) / 3
+            findings = tuple(Finding(check_kinds[(i // 20 + j) % 5], 0.3 + 0.1 * ((i + j) % 6),
+                                     t * (j + 1), t * (j + 1) + 0.01) for j in range(1 + (i % 100 == 7)))
         rows.append(LoopRow(i + 1, f"/music/samples/{folder}/{name}", name, folder,
                             duration_s=float(durations[i]), score=score, threshold=threshold,
-                            flagged=score > threshold))
+                            flagged=score > threshold, findings=findings))
     return rows
 
 
@@ -175,6 +183,24 @@ def main() -> int:
     t_threshold = median_paint(lambda: window._on_threshold_changed(90.0, thr_90),  # noqa: SLF001
                                reset=lambda: window._on_threshold_changed(99.0, thr_99))  # noqa: SLF001
     flagged_at_90 = window.model.flagged_count()
+    # Signal-check settings: what the dialog's policyChanged runs in the window.
+    from anomalizer_desktop.core.qc_stage import FlagPolicy
+    from anomalizer_desktop.gui import window_findings
+
+    t_policy = median_paint(
+        lambda: window_findings.set_user_policy(window, FlagPolicy(min_severity=0.2)),
+        reset=lambda: window_findings.set_user_policy(window, FlagPolicy()))
+    with_findings = sum(1 for r in window.model.rows if r.shown)
+    window_findings.set_user_policy(window, FlagPolicy())
+    kind = window.kind_filter
+    t_kind = median_paint(lambda: kind.setCurrentIndex(kind.findData("click")),
+                          reset=lambda: kind.setCurrentIndex(0))
+    shown_kind = window.proxy.rowCount()
+    kind.setCurrentIndex(0)
+    t_sort_reasons = median_paint(
+        lambda: window.table.sortByColumn(COLUMN_INDEX["reasons"], Qt.SortOrder.AscendingOrder),
+        reset=lambda: window.table.sortByColumn(score_col, Qt.SortOrder.DescendingOrder))
+    window.table.sortByColumn(score_col, Qt.SortOrder.DescendingOrder)
     t_scroll = median_paint(lambda: window.table.scrollToBottom(),
                             reset=lambda: window.table.scrollToTop())
     window.table.setFocus()
@@ -230,6 +256,11 @@ def main() -> int:
     print(f"flagged only off -> paint                      {t_unfilter * ms:8.1f} ms")
     print(f"sensitivity change (re-flag all) -> paint      {t_threshold * ms:8.1f} ms"
           f"   ({flagged_at_90:,} flagged at the 90th percentile)")
+    print(f"check settings change (re-derive all) -> paint {t_policy * ms:8.1f} ms"
+          f"   ({with_findings:,} files show findings at severity low)")
+    print(f"finding-kind filter 'click' -> paint           {t_kind * ms:8.1f} ms"
+          f"   ({shown_kind:,} rows shown)")
+    print(f"sort by reasons (finding kind) -> paint        {t_sort_reasons * ms:8.1f} ms")
     print(f"scroll to bottom -> paint                      {t_scroll * ms:8.1f} ms")
     print(f"Down key (next row) -> paint                   {t_keydown * ms:8.1f} ms")
     print(f"checks: top score shown {top}; sort indicator {sort_indicator}")

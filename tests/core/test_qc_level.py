@@ -101,3 +101,25 @@ def test_rests_that_belong_to_the_rhythm_are_not_padding():
         x[k * SR // 2: k * SR // 2 + len(hit)] += hit[:, None].astype(np.float32)
     found = run_checks(x, SR, QcConfig(enabled=frozenset({"silence_head", "silence_tail"})))
     assert found == []
+
+
+def _driven_bass(offset: float = 0.0) -> np.ndarray:
+    """Asymmetric bass notes (a 2nd harmonic in a fixed phase) mixed without DC, then driven
+    hard into a saturator: pinned at both rails with an uneven duty cycle, the result sits
+    ~0.07 off-centre (~10% of its level) while its peaks stay centred."""
+    t = np.arange(int(0.6 * SR)) / SR
+    w = np.concatenate([np.sin(2 * np.pi * f * t) + 0.15 * np.cos(4 * np.pi * f * t)
+                        for f in (41.2, 49.0, 55.0, 36.7)])
+    w -= w.mean()
+    y = 0.8 * np.tanh(8.0 * w / np.abs(w).max()) + offset
+    return np.repeat(y[:, None], 2, axis=1).astype(np.float32)
+
+
+def test_a_driven_asymmetric_bass_is_not_a_dc_offset():
+    x = _driven_bass()
+    assert float(x.mean()) > 0.05
+    top = _top(run_checks(x, SR, _only("dc_offset")), "dc_offset")
+    assert top is None or top.severity < 0.5
+    # an interface offset on top of it moves the peaks too: that is found
+    top = _top(run_checks(_driven_bass(0.03), SR, _only("dc_offset")), "dc_offset")
+    assert top is not None and top.severity >= 0.8

@@ -101,3 +101,27 @@ def test_noise_burst_found(pad):
     assert len(hits) == 1
     assert abs(hits[0].start_s - a / SR) <= 0.01
     assert abs(hits[0].end_s - (a + n) / SR) <= 0.015
+
+
+def test_a_loud_crash_on_the_downbeat_is_not_a_burst():
+    # A crash 50 dB over the loop's usual high band, fading ~20 dB: capped at 30 dB its rise
+    # looked as flat as held noise. It decays, so it is a cymbal, not a burst.
+    x = loops.synth_loop(("drums", "bass"), seed=1, style="rock", dither16=True).samples.copy()
+    rng = np.random.default_rng(0)
+    n = int(0.45 * SR)
+    crash = rng.normal(0, 0.5, (n, 2)) * np.exp(-np.arange(n) / SR / 0.2)[:, None]
+    x[:n] += crash.astype(np.float32)
+    found = run_checks(x, SR, _only("noise_burst"))
+    assert max((f.severity for f in found), default=0.0) < 0.5, [f.label() for f in found]
+
+
+def test_a_buzzy_tone_is_not_a_noise_burst(pad):
+    # A waveform repeating at a bass pitch (55 Hz): its harmonics are too dense for the STFT
+    # to resolve, so the high bands look like noise, but the band repeats every period.
+    x = pad.copy()
+    period = int(round(SR / 55.0))
+    wave = np.random.default_rng(1).normal(0, 0.05, period)
+    a, n = int(2.2 * SR), int(0.3 * SR)
+    x[a: a + n] += np.tile(wave, n // period + 1)[:n, None].astype(np.float32)
+    found = run_checks(x, SR, _only("noise_burst"))
+    assert max((f.severity for f in found), default=0.0) < 0.5, [f.label() for f in found]

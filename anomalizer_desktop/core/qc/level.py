@@ -8,7 +8,13 @@ filtering (deliberate distortion). A saturator driven so hard that its output is
 last bit *is* a clipper; a library made that way is what QcCalibration is for.
 
 DC offset: the steady part of each channel's mean (bass samples drift off-centre note by
-note; that drift is not counted). Silence at head/tail: the time before the first / after
+note; that drift is not counted). An interface offset shifts the whole waveform, its peaks
+with its mean; a waveform that is itself asymmetric moves only the mean (a driven bass
+pinned at both rails with an uneven duty cycle sits off-centre with its peaks centred). So
+the steady mean counts in full as far as the midpoint of each 50-ms block's extremes (their
+median) carries at least half of it; beyond that only what exceeds 15% of the level of the
+loop's quietest 50-ms blocks (what content can explain: it goes away where the loop is quiet,
+an offset does not). Silence at head/tail: the time before the first / after
 the last 1-ms frame within 50 dB of the peak, less the loop's own longest rest inside (a
 sparse groove breathes; padding does not).
 """
@@ -25,6 +31,10 @@ CLIP_LONG_RUN_S = 0.0005          # flat for this long = clipped even if entered
 CLIP_REF_SAMPLES = 10.0           # clipped samples (in one region) at which severity is 0.5
 CLIP_MERGE_S = 0.1
 DC_REF = 0.01                     # steady offset at which severity is 0.5
+DC_BLOCK_S = 0.05                 # blocks for the peak midpoint and the quiet level
+DC_PEAKS_SHARE = 0.5              # peak midpoint >= this share of the mean: a shifted waveform
+DC_CONTENT_SHARE = 0.15           # else content may sit off-centre by this share of its level ...
+DC_QUIET_PERCENTILE = 5.0         # ... in its quietest blocks (RMS about the block mean)
 SILENCE_REL_DB = -50.0            # "sound" = within 50 dB of the file's peak ...
 SILENCE_ABS = 1e-4                # ... and above -80 dBFS
 SILENCE_REF_S = 0.25              # silence at which severity is 0.5
@@ -85,12 +95,33 @@ def check_clipping(ctx: Analysis, sensitivity: float = 1.0) -> list[Finding]:
     return out
 
 
+def _dc_content(ctx: Analysis) -> tuple[np.ndarray, np.ndarray]:
+    """Per channel over 50-ms blocks: the median midpoint of the block's extremes, and the
+    RMS (about the block mean) of the quietest blocks (5th percentile)."""
+    block = max(1, int(DC_BLOCK_S * ctx.sr))
+    m = ctx.n // block
+    mid, quiet = np.zeros(ctx.channels), np.zeros(ctx.channels)
+    if m < 4:
+        return mid, quiet
+    for c in range(ctx.channels):
+        y = np.ascontiguousarray(ctx.x[: m * block, c]).reshape(m, block)
+        mid[c] = np.median((y.max(axis=1) + y.min(axis=1)) * 0.5)
+        d = y - y.mean(axis=1, keepdims=True)
+        quiet[c] = np.percentile(np.sqrt(np.einsum("ij,ij->i", d, d) / block), DC_QUIET_PERCENTILE)
+    return mid, quiet
+
+
 def check_dc_offset(ctx: Analysis, sensitivity: float = 1.0) -> list[Finding]:
     """A constant offset. Bass-heavy material can sit off-centre by a drifting amount
     (asymmetric waveforms, note by note); only the part of the mean that does not drift
-    (beyond 1.5 x the spread of the 0.4-s running mean) counts."""
+    (beyond 1.5 x the spread of the 0.4-s running mean) counts: in full where the waveform's
+    peaks are shifted with it, else only beyond 15% of the level of the loop's quietest parts
+    (what an asymmetric waveform can explain)."""
     dc, drift = ctx.dc_drift
     steady = np.abs(ctx.dc_steady)
+    mid, quiet = _dc_content(ctx)
+    shifted = np.maximum(0.0, np.sign(dc) * mid) / DC_PEAKS_SHARE
+    steady = np.minimum(steady, np.maximum(shifted, steady - DC_CONTENT_SHARE * quiet))
     c = int(np.argmax(steady))
     eff = float(steady[c])
     sev = severity_from_ratio(eff / DC_REF * sensitivity, 2.0)

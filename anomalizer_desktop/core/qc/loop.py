@@ -4,12 +4,17 @@ Seam: the click analysis runs on the file as a circle, so a waveform jump from t
 to the first shows up as a residual spike at the seam; an end that is cut off while sounding
 over a start that is silent is reported too.
 
-Off-grid: onsets (spectral flux) are fitted to the loop's own grid. The loop length fixes the
-candidate tempi (a whole number of beats, 60-200 BPM); each tempo gives a 16th-note and an
+Off-grid: onsets (spectral flux, circular like the loop, so the downbeat is one) are fitted
+to the loop's own grid. A flux peak is an onset only if the spectrum after it rises over the
+spectrum before it: in the decay of a loud hit the frame-to-frame flux flickers (a kick's low
+fundamental beats against the short frame, a saturated master swells back) with no new sound;
+and the sound coming back after a dropout is the dropout's, not a note. The loop length fixes
+the candidate tempi (a whole number of beats, 60-200 BPM); each tempo gives a 16th-note and an
 8th-triplet grid. The grid is "clear" when nearly all onsets (all but the worst one) sit
 within 15 ms of it; only then is an onset 20+ ms away from every grid line reported (the
-next finer subdivision counts as grid when the loop itself uses it). Weak onsets (ghost
-notes, flams) count less than a full hit.
+next finer subdivision counts as grid when the loop itself uses it: twice, or once when it
+is a playable note value, 80+ ms, like a lone syncopated 16th). Weak onsets (ghost notes,
+flams) count less than a full hit.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import numpy as np
 
 from .context import Analysis
 from .findings import Finding, severity_from_ratio
-from .transients import click_spikes, near_seam
+from .transients import click_spikes, dropout_events, near_seam
 
 SEAM_EDGE_S = 0.005
 SEAM_REF = 2.0               # a seam jump must be this many times the click threshold
@@ -26,6 +31,8 @@ SEAM_CUT_DB = 30.0           # end this much louder than an (almost) silent star
 
 ONSET_HOP_S = 0.0029         # the shared STFT's hop (context.STFT_FRAME_S / 4)
 ONSET_SPACING_S = 0.05       # onsets closer than this are one onset
+ONSET_RISE_FRAMES = 4        # frames (~12 ms) averaged before / after a flux peak
+ONSET_RISE_MIN = 0.3         # that rise, relative to the peak's flux, below which it is a flicker
 BPM_MIN, BPM_MAX = 60.0, 200.0
 GRID_MIN_S = 0.06
 GRID_TOL_S = 0.015
@@ -33,6 +40,8 @@ GRID_FIT_MIN = 0.85
 OFF_MIN_S = 0.02
 OFF_REF_S = 0.025            # deviation (beyond 5 ms of slack) at which severity is 0.5
 MIN_ONSETS = 6
+DROPOUT_END_S = (0.005, 0.03)   # onsets this close to a dropout's end are its resumption
+LONE_SUBDIV_MIN_S = 0.08     # a finer subdivision one onset may use: a 16th up to ~190 BPM
 
 
 def check_loop_seam(ctx: Analysis, sensitivity: float = 1.0) -> list[Finding]:
@@ -67,7 +76,13 @@ def check_loop_seam(ctx: Analysis, sensitivity: float = 1.0) -> list[Finding]:
 
 
 def onsets(ctx: Analysis) -> tuple[np.ndarray, np.ndarray]:
-    """Onset times (s, bias not removed) and strengths from log-magnitude spectral flux."""
+    """Onset times (s, bias not removed) and strengths from log-magnitude spectral flux.
+
+    Circular, like the loop: the first frame is compared with the last, so a hit on the
+    downbeat is an onset. A flux peak counts only if the log spectrum of the few frames after
+    it rises over that of the few frames before (its strength is that rise): during the decay
+    of a loud hit the frame-to-frame flux flickers (a kick's low fundamental beats against the
+    short frame, a saturated master swells back), with no new sound behind it."""
     if "onsets" in ctx.cache:
         return ctx.cache["onsets"]  # type: ignore[return-value]
     from scipy.ndimage import maximum_filter1d
@@ -77,14 +92,19 @@ def onsets(ctx: Analysis) -> tuple[np.ndarray, np.ndarray]:
         return ctx.cache["onsets"]  # type: ignore[return-value]
     mag = np.sqrt(ctx.stft_power)
     logm = np.log1p(mag * (1000.0 / (float(mag.max()) + 1e-12)))
-    flux = np.maximum(0.0, np.diff(logm, axis=0)).sum(axis=1)
-    flux = np.concatenate([[0.0], flux])
+    flux = np.maximum(0.0, logm - np.roll(logm, 1, axis=0)).sum(axis=1)
     width = max(3, int(ONSET_SPACING_S / ONSET_HOP_S))
-    peaks = (flux == maximum_filter1d(flux, width)) & (flux >= 0.2 * float(flux.max()))
+    peaks = flux == maximum_filter1d(flux, width, mode="wrap")
+    peaks &= flux >= 0.2 * float(flux.max())
     peaks &= flux > 2.0 * float(np.median(flux)) + 1e-9
     idx = np.flatnonzero(peaks)
-    times = np.asarray(ctx.stft_time(idx), dtype=np.float64)
-    ctx.cache["onsets"] = (times, flux[idx])
+    k, m = ONSET_RISE_FRAMES, len(logm)
+    before = logm[(idx[:, None] - np.arange(2, k + 2)) % m].mean(axis=1)
+    after = logm[(idx[:, None] + np.arange(1, k + 1)) % m].mean(axis=1)
+    rise = np.maximum(0.0, after - before).sum(axis=1)
+    keep = rise >= ONSET_RISE_MIN * flux[idx]
+    times = np.asarray(ctx.stft_time(idx[keep]), dtype=np.float64)
+    ctx.cache["onsets"] = (times, rise[keep])
     return ctx.cache["onsets"]  # type: ignore[return-value]
 
 
@@ -96,8 +116,20 @@ def _fit_grid(times: np.ndarray, w: np.ndarray, period: float) -> tuple[float, n
     return off, dev
 
 
+def _after_dropout(ctx: Analysis, times: np.ndarray) -> np.ndarray:
+    """Onsets that are a dropout's end (the sound coming back), not a played note."""
+    ends = np.array([b * ctx.env_hop / ctx.sr for _, b, _, matters, _, _ in dropout_events(ctx)
+                     if matters > 0])
+    if ends.size == 0:
+        return np.zeros(len(times), bool)
+    lag = times[:, None] - ends[None, :]
+    return np.any((lag >= -DROPOUT_END_S[0]) & (lag <= DROPOUT_END_S[1]), axis=1)
+
+
 def check_off_grid(ctx: Analysis, sensitivity: float = 1.0) -> list[Finding]:
     times, strength = onsets(ctx)
+    resumed = _after_dropout(ctx, times)
+    times, strength = times[~resumed], strength[~resumed]
     dur = ctx.duration_s
     if len(times) < MIN_ONSETS or dur < 1.0:
         return []
@@ -125,8 +157,11 @@ def check_off_grid(ctx: Analysis, sensitivity: float = 1.0) -> list[Finding]:
     g, off, dev, fit, bpm, per_beat = best
     tol = min(GRID_TOL_S, g / 6)
     half = (times - off + g / 4) % (g / 2) - g / 4
-    if g / 2 >= GRID_MIN_S and np.sum((np.abs(half) <= tol) & (np.abs(dev) > tol)) >= 2:
-        # the loop itself uses the next finer subdivision (16ths among 8ths): that is grid too
+    # The loop itself uses the next finer subdivision (16ths among 8ths): that is grid too.
+    # Twice shows it; once is enough when that subdivision is a playable note value (a lone
+    # syncopated 16th; the coarsest grid that fits is often the half-tempo one).
+    uses = int(np.sum((np.abs(half) <= tol) & (np.abs(dev) > tol)))
+    if g / 2 >= GRID_MIN_S and (uses >= 2 or (uses == 1 and g / 2 >= LONE_SUBDIV_MIN_S)):
         dev = np.where(np.abs(half) < np.abs(dev), half, dev)
     # A clear grid: the biggest deviations are few. Report onsets off every grid line.
     far = np.flatnonzero(np.abs(dev) >= max(OFF_MIN_S, 2 * min(GRID_TOL_S, g / 6)))

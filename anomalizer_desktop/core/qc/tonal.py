@@ -3,10 +3,24 @@
 Hum is there all the time, music near 50-360 Hz is not (kicks decay, bass notes change), so
 the evidence is a *persistence* spectrum: the 20th percentile over time of a short-time
 spectrum with 5-Hz bins. A mains harmonic counts when its bin stands >= 6 dB over the bins
-15-30 Hz away. A long (whole-seconds) spectrum then checks exactness: when a line within
-3 Hz but not on the mains frequency is much stronger (a sustained G1 = 49 Hz bass note,
-a B1 = 61.7 Hz pedal), that harmonic is the note's, not hum. Severity grows with how many
-harmonics stand out and by how much; a lone fundamental (a tuned kick) counts less.
+15-30 Hz away, is not far below the signal, and that persistent power is a line *on* the mains
+frequency. For that, each frame's value in the bin is demodulated at k x the mains frequency
+(phase referred to the file start): hum gives the same complex value in every frame, a note
+1 Hz off rotates, noise and drum hits scatter. The centre of these phasors (median of the
+real and of the imaginary parts, per span of a few seconds) is the steady line: it must carry
+at least half the bin's persistent power, and no steady line 0.6-3 Hz away (a sustained
+G1 = 49 Hz bass, a B1 = 61.7 Hz pedal, an 808 tuned near the mains) may be much stronger.
+Medians ignore transients; a whole-file spectrum does not, and in drum loops the kick's
+energy 1-3 Hz from the mains line outweighs a clearly audible hum. The grid frequency may
+drift (up to 0.1 Hz, the same for all harmonics): the best-fitting value is used.
+
+A line only counts fully when it is also steady: in >= 15% of the frames the bin's value lies
+within half the line's amplitude of it. Hum is constant; a loop that retriggers a kick or a
+note every beat has lines on the multiples of the beat rate (1.67 Hz at 100 BPM: 50 and 60 Hz
+among them) that pass the tests above, but their amplitude swings with every hit. Lines under
+-55 dB re the signal are inaudible under it and not counted (drum samples can carry such hum).
+Severity grows with how many harmonics stand out and by how much; a lone line (a tuned kick,
+a partial of a held note) counts half.
 """
 
 from __future__ import annotations
@@ -24,15 +38,25 @@ BIN_HZ = 5.0                 # persistence spectrum resolution
 PERSIST_PERCENTILE = 20
 PROMINENCE_MIN_DB = 6.0
 PROMINENCE_CAP_DB = 15.0     # one very prominent line (a tuned kick) cannot carry the score
-LEVEL_MIN_DB = -60.0         # persistent line power re the mean frame power: audible at all
+LEVEL_MIN_DB = -55.0         # persistent line power re the mean frame power: audible at all
 SCORE_REF = 15.0             # summed capped (prominence - 3 dB) at which severity is 0.5
-LONG_MAX_S = 8
-ON_HZ, OFF_HZ, NEAR_HZ = 0.35, 0.6, 3.0
-NOTE_MARGIN_DB = 3.0
-SHARP_DB = 3.0
+SPAN_S = 4.0                 # phasors are centred per span of about this length
+DRIFT_HZ, DRIFT_STEPS = 0.1, 9   # the grid frequency may be off the nominal by this much
+LINE_SHARE_DB = -3.0         # the steady line's power re the bin's persistent power
+OFF_HZ, NEAR_HZ, NEAR_STEP_HZ = 0.6, 3.0, 0.2
+NOTE_MARGIN_DB = 10.0        # a steady line this much stronger nearby: the bin is a note's
+STEADY_RADIUS = 0.5          # a frame is on the line when within this x its amplitude of it
+STEADY_FRAMES = 0.15         # share of frames on the line for it to count fully
+UNSTEADY_WEIGHT = 0.3        # what a line that is on the mains frequency but not steady counts
+
+_DRIFTS = np.array(sorted(np.linspace(-DRIFT_HZ, DRIFT_HZ, DRIFT_STEPS), key=abs))  # 0 first
+_NEAR = np.arange(OFF_HZ, NEAR_HZ + 1e-9, NEAR_STEP_HZ)
+_NEAR = np.concatenate([-_NEAR, _NEAR])
 
 
-def _persistence(ctx: Analysis) -> np.ndarray | None:
+def _frames(ctx: Analysis) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
+    """Short-time spectrum up to the last harmonic (frames x bins, complex), each frame's start
+    in seconds, the persistence spectrum and the mean power of a whole frame (Hann: 3/8)."""
     import scipy.fft
 
     y, rate = ctx.mono_low
@@ -45,73 +69,76 @@ def _persistence(ctx: Analysis) -> np.ndarray | None:
     spec = scipy.fft.rfft(frames * np.hanning(nfft).astype(np.float32), axis=1)[:, :top]
     power = spec.real.astype(np.float64) ** 2 + spec.imag.astype(np.float64) ** 2
     total = float(np.mean(np.sum(frames.astype(np.float64) ** 2, axis=1))) * nfft * 0.375
-    # persistent power per bin, relative to the mean power of a whole frame (Hann: 3/8)
-    return np.percentile(power, PERSIST_PERCENTILE, axis=0) / (total + 1e-30)
+    starts = np.arange(len(frames)) * (hop / rate)
+    return spec, starts, np.percentile(power, PERSIST_PERCENTILE, axis=0), total + 1e-30
 
 
-def _long_spectrum(ctx: Analysis) -> tuple[np.ndarray, float]:
-    """Power spectrum over whole seconds (bins on exact multiples of 1/seconds Hz)."""
-    import scipy.fft
-
-    y, rate = ctx.mono_low
-    seg_s = int(min(LONG_MAX_S, math.ceil(ctx.duration_s)))
-    nfft = int(round(seg_s * rate))
-    part = y[:nfft]
-    spec = scipy.fft.rfft(part * np.hanning(len(part)).astype(np.float32), nfft)
-    return spec.real.astype(np.float64) ** 2 + spec.imag.astype(np.float64) ** 2, float(seg_s)
-
-
-def _mains_line(long_p: np.ndarray, per_hz: float, f: float) -> bool:
-    """True when the long spectrum has a sharp line exactly at ``f``: stronger than the
-    spectrum around it and not overshadowed by a line 0.6-3 Hz away (a note near the mains
-    frequency, like G1 = 49 Hz or its harmonics, is broad or off the exact frequency)."""
-    b = int(round(f * per_hz))
-    on_w, off_w, near_w = (max(1, int(round(h * per_hz))) for h in (ON_HZ, OFF_HZ, NEAR_HZ))
-    if b + near_w + 1 >= len(long_p) or b - near_w < 0:
-        return False
-    on = float(long_p[b - on_w: b + on_w + 1].max())
-    around = np.concatenate([long_p[b - near_w: b - off_w + 1], long_p[b + off_w: b + near_w + 1]])
-    if float(around.max()) > on * 10 ** (NOTE_MARGIN_DB / 10):
-        return False
-    return on >= float(np.median(around)) * 10 ** (SHARP_DB / 10)
+def _lines(spec: np.ndarray, starts: np.ndarray, bins: np.ndarray,
+           freqs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each of ``freqs`` (harmonics x frequencies, read from the frames' ``bins``, one per
+    harmonic): the power of the steady line there (|median phasor|^2 per span, averaged over
+    the spans, corrected for the Hann frame's response off the bin centre) and the share of
+    frames on it."""
+    n = len(starts)
+    spans = max(1, int(round(starts[-1] / SPAN_S)))
+    power, steady = np.zeros(freqs.shape), np.zeros(freqs.shape)
+    for s in range(spans):
+        part = slice(s * n // spans, (s + 1) * n // spans)
+        turn = np.exp(-2j * np.pi * starts[part, None, None] * freqs).astype(np.complex64)
+        d = spec[part][:, bins, None] * turn
+        centre = np.median(d.real, axis=0) + 1j * np.median(d.imag, axis=0)
+        power += np.abs(centre) ** 2
+        steady += np.mean(np.abs(d - centre) < STEADY_RADIUS * np.abs(centre), axis=0)
+    x = freqs / BIN_HZ - bins[:, None]
+    return power / spans / (np.sinc(x) / (1.0 - x ** 2)) ** 2, steady / spans
 
 
 def check_hum(ctx: Analysis, sensitivity: float = 1.0) -> list[Finding]:
     if ctx.duration_s < 1.0 or ctx.peak <= 1e-4:
         return []
-    low = _persistence(ctx)
-    if low is None:
+    got = _frames(ctx)
+    if got is None:
         return []
-    long_p, per_hz = _long_spectrum(ctx)
-    best = None
+    spec, starts, low, total = got
+    # harmonics whose persistent bin stands out: (f0, k, bin, prominence dB, excess power)
+    cand = []
     for f0 in MAINS_HZ:
-        score, found, power = 0.0, [], 0.0
         for k in range(1, HARMONICS + 1):
             b = int(round(k * f0 / BIN_HZ))
             if b + 7 > len(low):
                 break
-            neighbours = np.concatenate([low[b - 6: b - 2], low[b + 3: b + 7]])
-            prom = 10 * math.log10(low[b] / (float(np.median(neighbours)) + 1e-30) + 1e-30)
-            level_db = 10 * math.log10(low[b] + 1e-30)
-            if (prom < PROMINENCE_MIN_DB or level_db < LEVEL_MIN_DB
-                    or not _mains_line(long_p, per_hz, k * f0)):
-                continue
-            score += min(prom - 3.0, PROMINENCE_CAP_DB)
-            found.append(k)
-            power += float(low[b]) - float(np.median(neighbours))  # re the mean frame power
-        if sum(1 for k in found if k <= 3) < 2:
-            score *= 0.5             # hum has a series of low harmonics; a lone fundamental
-            #                          could be a kick tuned near the mains
-        if best is None or score > best[0]:
-            best = (score, f0, found, power)
-    assert best is not None
-    score, f0, found, power = best
-    if score <= 0:
+            floor = float(np.median(np.concatenate([low[b - 6: b - 2], low[b + 3: b + 7]])))
+            prom = 10 * math.log10(low[b] / (floor + 1e-30) + 1e-30)
+            level_db = 10 * math.log10(low[b] / total + 1e-30)
+            if prom >= PROMINENCE_MIN_DB and level_db >= LEVEL_MIN_DB:
+                cand.append((f0, k, b, prom, (float(low[b]) - floor) / total))
+    if not cand:
         return []
-    rel_db = 10 * math.log10(max(power, 1e-30))
-    sev = severity_from_ratio(score / SCORE_REF * sensitivity, 2.0)
+    f0s = np.array([c[0] for c in cand])
+    ks = np.array([c[1] for c in cand])
+    bins = np.array([c[2] for c in cand])
+    mains = f0s * ks
+    power, steady = _lines(spec, starts, bins, np.hstack([
+        mains[:, None] + ks[:, None] * _DRIFTS, mains[:, None] + _NEAR]))
+    on, steady = power[:, :len(_DRIFTS)], steady[:, :len(_DRIFTS)]        # harmonics x drifts
+    near = power[:, len(_DRIFTS):].max(axis=1, keepdims=True)
+    exact = ((on >= low[bins, None] * 10 ** (LINE_SHARE_DB / 10))
+             & (near <= on * 10 ** (NOTE_MARGIN_DB / 10)))
+    gain = np.minimum(np.array([c[3] for c in cand]) - 3.0, PROMINENCE_CAP_DB)[:, None]
+    gain = gain * np.where(steady >= STEADY_FRAMES, 1.0, UNSTEADY_WEIGHT) * exact
+    score = np.stack([gain[f0s == f0].sum(axis=0) for f0 in MAINS_HZ])     # mains x drifts
+    count = np.stack([exact[f0s == f0].sum(axis=0) for f0 in MAINS_HZ])
+    score = np.where(count < 2, 0.5 * score, score)   # hum has a series of harmonics; a lone
+    #                              line could be a kick tuned to the mains or a held note's
+    i, r = np.unravel_index(int(np.argmax(score)), score.shape)    # ties: 50 Hz, no drift
+    if score[i, r] <= 0:
+        return []
+    f0 = MAINS_HZ[i]
+    hits = [c for c, ok in zip(cand, exact[:, r]) if ok and c[0] == f0]
+    rel_db = 10 * math.log10(max(sum(c[4] for c in hits), 1e-30))  # re the mean frame power
+    sev = severity_from_ratio(float(score[i, r]) / SCORE_REF * sensitivity, 2.0)
     if sev < 0.05:
         return []
     return [Finding("hum", sev, 0.0, ctx.duration_s, round(rel_db, 1), f"{f0:.0f} Hz",
-                    f"steady tone at {f0:.0f} Hz and harmonics {found}, {rel_db:.0f} dB re "
-                    f"the signal")]
+                    f"steady tone at {f0:.0f} Hz and harmonics {[c[1] for c in hits]}, "
+                    f"{rel_db:.0f} dB re the signal")]

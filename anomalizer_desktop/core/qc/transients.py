@@ -14,8 +14,14 @@ below the frame before (no natural release is that fast), stays down 3-500 ms an
 at about the old level. Gaps that recur with the groove (gated samples) do not count.
 
 Noise bursts: a broadband rise of all high bands (2-16 kHz) over their median level, flat
-topped (not a decaying hit), noise-like (not the harmonics of a saturated synth) and unique
-in the loop (a snare or hat that repeats is the groove).
+topped (not a decaying hit), that stops abruptly (a crash or a snare tail fades out), noise-like
+(not the harmonics of a saturated synth) and unique in the loop (a snare or hat that repeats is
+the groove). The rise is capped at 30 dB to find candidates (bands the loop hardly uses cannot
+dominate), but the shape is judged on the uncapped rise: capped, a cymbal 50 dB over the
+loop's usual level that decays by 20 dB looks as flat as held noise. Noise-like means a flat
+spectrum in the shared STFT and, for dense harmonics that STFT cannot resolve (a saturated low
+bass), little periodicity: the high band of a tone repeats every pitch period, noise does not,
+so only the aperiodic share of the rise counts.
 """
 
 from __future__ import annotations
@@ -198,8 +204,16 @@ def _refine_edge(ctx: Analysis, lo: int, hi: int, level: float, last_loud: bool)
     return lo + (int(loud[-1]) + 1 if last_loud else int(loud[0]))
 
 
-def check_dropout(ctx: Analysis, sensitivity: float = 1.0) -> list[Finding]:
-    """A playing signal that falls abruptly to (near) nothing for 3-500 ms and comes back."""
+def dropout_events(ctx: Analysis) -> list[tuple[int, int, float, float, float, bool]]:
+    """Abrupt gaps (cached on ``ctx``): (start, end) in 1-ms envelope frames, depth (dB), how
+    much it matters (loudness of the loop there x how well it resumes), the level threshold
+    and whether the gap is digital silence. The off-grid check skips the onsets they end."""
+    if "dropouts" not in ctx.cache:
+        ctx.cache["dropouts"] = _dropout_events(ctx)
+    return ctx.cache["dropouts"]  # type: ignore[return-value]
+
+
+def _dropout_events(ctx: Analysis) -> list[tuple[int, int, float, float, float, bool]]:
     db = ctx.env_db
     m = len(db)
     if m < 20 or ctx.peak <= 1e-4:
@@ -241,6 +255,13 @@ def check_dropout(ctx: Analysis, sensitivity: float = 1.0) -> list[Finding]:
         # a dropout of a quiet passage matters less than one of the loop at full level
         loudness = float(np.clip((pre[a] - (loud_ref - DROP_QUIET_DB)) / 20.0, 0.0, 1.0))
         events.append((int(a), b, depth, loudness * resumes, float(thr), digital))
+    return events
+
+
+def check_dropout(ctx: Analysis, sensitivity: float = 1.0) -> list[Finding]:
+    """A playing signal that falls abruptly to (near) nothing for 3-500 ms and comes back."""
+    events = dropout_events(ctx)
+    hop = ctx.env_hop
     out: list[Finding] = []
     for a, b, depth, loudness, thr, digital in events:
         # The same gap recurring (a gated or choked sample on every beat) is the groove.
@@ -267,10 +288,15 @@ BURST_MIN_DB = 6.0          # broadband rise over the file's median high-band le
 BURST_REF_DB = 14.0         # mean rise at which a flat-topped, unique burst gets severity 0.5
 BURST_MIN_S, BURST_MAX_S = 0.05, 0.8
 BURST_FLAT_MIN, BURST_FLAT_FULL = 0.3, 0.6   # spectral flatness: tonal .. noise-like
+BURST_HOLD_DB = 6.0         # "held": within this of the run's 90th-percentile level
+BURST_STOP_AFTER_S = (0.015, 0.025)   # where to look, after the held part ends, for the drop
+BURST_STOP_MIN_DB, BURST_STOP_FULL_DB = 6.0, 12.0   # drop there: a fade .. an abrupt stop
+BURST_PITCH_S = (0.0025, 0.025)       # lags searched for periodicity (400 .. 40 Hz)
 
 
-def _burst_profile(ctx: Analysis) -> np.ndarray:
-    """Per STFT frame: median over high bands of the rise (dB) above each band's median."""
+def _burst_profile(ctx: Analysis) -> tuple[np.ndarray, np.ndarray]:
+    """Per STFT frame: median over high bands of the rise (dB) above each band's median,
+    capped at ``BURST_CAP_DB`` (to find candidates) and uncapped (to judge their shape)."""
     if "burst_profile" in ctx.cache:
         return ctx.cache["burst_profile"]  # type: ignore[return-value]
     p = ctx.stft_power
@@ -284,37 +310,58 @@ def _burst_profile(ctx: Analysis) -> np.ndarray:
     logb = 10 * np.log10(bands + floor)
     # Rise over each band's median level, capped so bands the loop hardly uses (band-limited
     # samples) cannot dominate; the median over bands keeps only broadband rises.
-    rise = np.minimum(logb - np.median(logb, axis=0), BURST_CAP_DB)
-    excess = np.median(rise, axis=1)
-    ctx.cache["burst_profile"] = excess
-    return excess
+    rise = logb - np.median(logb, axis=0)
+    shape = np.median(rise, axis=1)
+    excess = np.median(np.minimum(rise, BURST_CAP_DB), axis=1)
+    ctx.cache["burst_profile"] = (excess, shape)
+    return excess, shape
+
+
+def _burst_shape(shape: np.ndarray, a: int, b: int, hop_s: float) -> tuple[float, float]:
+    """How held the rise over STFT frames [a, b) is (1 = flat top, small = a decaying hit) and
+    how abruptly it stops (1 = drops by >= 12 dB within ~20 ms, 0 = fades like a cymbal)."""
+    seg = shape[a:b]
+    # the 90th percentile, not the max: a drum hit on top of a held noise does not make it a hit
+    sustain = float(np.mean(seg >= np.percentile(seg, 90) - BURST_HOLD_DB))
+    third = max(1, len(seg) // 3)
+    decay = float(seg[:third].mean() - seg[-third:].mean())   # a crash fades, noise holds
+    sustain *= float(np.clip(1.0 - (decay - 3.0) / 6.0, 0.0, 1.0))
+    # The drop ~20 ms after the held part ends (circular: the loop goes on at its start).
+    level = float(np.median(seg))
+    end = a + int(np.flatnonzero(seg >= level - 3.0)[-1])
+    k0, k1 = (int(round(t / hop_s)) for t in BURST_STOP_AFTER_S)
+    after = shape[np.arange(end + k0, end + k1 + 1) % len(shape)]
+    fall = level - float(after.mean())
+    stop = float(np.clip((fall - BURST_STOP_MIN_DB) / (BURST_STOP_FULL_DB - BURST_STOP_MIN_DB),
+                         0.0, 1.0))
+    return sustain, stop
 
 
 def check_noise_burst(ctx: Analysis, sensitivity: float = 1.0) -> list[Finding]:
     """A one-off stretch of broadband noise: a flat-topped rise across all high bands that
-    does not recur (a snare or hat that repeats with the groove is not a burst, and hits
-    that decay count less than a rise that holds)."""
+    stops abruptly and does not recur (a snare or hat that repeats with the groove is not a
+    burst, and hits that decay or fade out count less than a rise that holds and stops)."""
     if ctx.n < 4 * ctx.stft_n or ctx.peak <= 1e-4:
         return []
-    ex = _burst_profile(ctx)
+    ex, shape = _burst_profile(ctx)
     starts, ends = true_runs(ex >= BURST_MIN_DB)
     hop_s = ctx.stft_hop / ctx.sr
     runs = []
     for a, b in zip(starts, ends):
         if not BURST_MIN_S <= (b - a) * hop_s <= BURST_MAX_S:
             continue
-        seg = ex[a:b]
-        sustain = float(np.mean(seg >= seg.max() - 6.0))   # 1 = flat top, small = decaying hit
-        third = max(1, len(seg) // 3)
-        decay = float(seg[:third].mean() - seg[-third:].mean())   # a crash fades, noise holds
-        sustain *= float(np.clip(1.0 - (decay - 3.0) / 6.0, 0.0, 1.0))
-        runs.append((a, b, float(seg.mean()), sustain))
+        sustain, stop = _burst_shape(shape, a, b, hop_s)
+        runs.append((a, b, float(ex[a:b].mean()), sustain * stop))
     out = []
-    for a, b, mean, sustain in runs:
+    for a, b, mean, held in runs:
         similar = sum(1 for a2, b2, m2, _ in runs if a2 != a and m2 >= 0.7 * mean
                       and 0.5 <= (b2 - a2) / (b - a) <= 2.0)
-        stat = mean / BURST_REF_DB * min(1.0, sustain / 0.6) / (1 + similar)
-        stat *= _noisiness(ctx, a, b)
+        stat = mean / BURST_REF_DB * min(1.0, held / 0.6) / (1 + similar)
+        if severity_from_ratio(stat * sensitivity, 2.0) < 0.05:
+            continue
+        # Only the aperiodic share of the rise is noise (dB: the rise + 10 log10 of that share).
+        noise = mean + 10 * np.log10(max(1e-3, _aperiodic(ctx, a, b)))
+        stat *= max(0.0, noise) / mean * _noisiness(ctx, a, b)
         sev = severity_from_ratio(stat * sensitivity, 2.0)
         if sev < 0.05:
             continue
@@ -325,6 +372,30 @@ def check_noise_burst(ctx: Analysis, sensitivity: float = 1.0) -> list[Finding]:
                            f"high bands {mean:.0f} dB over their usual level for "
                            f"{(t1 - t0) * 1000:.0f} ms"))
     return out
+
+
+def _aperiodic(ctx: Analysis, a: int, b: int) -> float:
+    """1 - the peak normalised autocorrelation of the 2-16 kHz band over STFT frames [a, b)
+    at pitch lags (2.5-25 ms): ~1 for noise, ~0 for a tone's harmonics (which repeat every
+    period even where the STFT cannot resolve them, as for a saturated low bass)."""
+    import scipy.fft
+
+    y = ctx.mono[a * ctx.stft_hop: (b - 1) * ctx.stft_hop + ctx.stft_n].astype(np.float64)
+    n = len(y)
+    lo, hi = int(BURST_PITCH_S[0] * ctx.sr), min(int(BURST_PITCH_S[1] * ctx.sr), n // 2)
+    if hi <= lo:
+        return 1.0
+    nf = scipy.fft.next_fast_len(2 * n, real=True)
+    spec = scipy.fft.rfft(y, nf)
+    f = scipy.fft.rfftfreq(nf, 1.0 / ctx.sr)
+    power = spec.real ** 2 + spec.imag ** 2
+    power[(f < BURST_LO_HZ) | (f > min(BURST_HI_HZ, 0.45 * ctx.sr))] = 0.0
+    r = scipy.fft.irfft(power, nf)[:hi]
+    if r[0] <= 1e-20:
+        return 1.0
+    lags = np.arange(lo, hi)
+    corr = r[lo:hi] / r[0] * n / (n - lags)   # unbiased: each lag overlaps n - lag samples
+    return float(np.clip(1.0 - corr.max(), 0.0, 1.0))
 
 
 def _noisiness(ctx: Analysis, a: int, b: int) -> float:
