@@ -22,7 +22,7 @@ from ..core import jobs
 from ..core.audio.io import is_audio_path, iter_audio_files
 from ..core.catalog import Catalog, FileRecord
 from ..core.progress import CancelToken, Progress
-from .models.loop_table import LoopRow
+from .models.loop_row import LoopRow
 
 log = logging.getLogger(__name__)
 

@@ -171,7 +171,6 @@ class MainWindow(QMainWindow):
         self.model.set_rows(rows)
         # The QC "Reasons" column only shows once some file has findings.
         self.table.setColumnHidden(COLUMN_INDEX["reasons"], not any(r.findings for r in rows))
-        self.proxy.refilter()
         self._update_counts()
         if current is not None:
             self._reselect_path(current.path)

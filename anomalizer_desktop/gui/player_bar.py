@@ -11,7 +11,7 @@ from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
 
 from .audition import AuditionController
-from .models.loop_table import format_duration
+from .models.loop_row import format_duration
 
 POLL_MS = 100
 

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from ..core.errors import AnomalizerError
 from ..core.qc_stage import FlagPolicy
 from .model_runtime import ModelRuntime
-from .models.loop_table import reasons_text
+from .models.loop_row import reasons_text
 from .workers import JobRunner, call_job, start_job
 
 log = logging.getLogger(__name__)
