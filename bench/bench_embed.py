@@ -91,6 +91,21 @@ def run(args: argparse.Namespace, home: Path) -> None:
               f"naive 1/forward {len(clips) / t_naive:5.2f} clips/s | "
               f"encode() {len(clips) / t_encode:5.2f} clips/s | one 25-s clip {t_long:5.2f} s")  # fmt: skip
 
+    # The app's localisation strip for one selected loop (windows as the GUI picks them)
+    from anomalizer_desktop.core.detect import make_detector
+    from anomalizer_desktop.core.localise import localise
+    from anomalizer_desktop.gui.localisation import window_for
+
+    torch.set_num_threads(1)
+    rng = np.random.default_rng(1)
+    detector = make_detector("pca").fit(rng.normal(size=(64, encoder.dim)))
+    window_s, hop_s = window_for(args.seconds)
+    t_one = timed(lambda: encoder.encode(clips[:1]), args.repeats)
+    t_loc = timed(lambda: localise(clips[0], encoder, detector, None, window_s, hop_s), 1)
+    n_win = len(localise(clips[0], encoder, detector, None, window_s, hop_s))
+    print(f"localisation strip of one {args.seconds:g}-s loop ({n_win} windows of {window_s:g} s, "
+          f"1 thread): {t_loc:5.2f} s = {t_loc / t_one:4.1f}x one whole-loop encode ({t_one:4.2f} s)")
+
 
 if __name__ == "__main__":
     main()

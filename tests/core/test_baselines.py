@@ -40,12 +40,13 @@ def test_scores_spread_and_threshold_is_held_out_quantile(name, data):
     history = list(det.fit_iter(data))
     assert [h["phase"] for h in history] == ["fit"]
     scores = det.score(data)
-    train_rows, val_rows = split_rows(len(data), HELD_OUT_FRACTION, 0)
-    assert len(val_rows) == round(0.2 * len(data)) and not set(train_rows) & set(val_rows)
-    np.testing.assert_array_equal(scores[train_rows], det.train_scores_)
-    np.testing.assert_array_equal(scores[val_rows], det.val_scores_)  # never fitted on
+    np.testing.assert_array_equal(scores, det.train_scores_)  # the final model: every row
     assert scores.std() > 1e-3 * scores.mean() > 0
-    assert det.threshold_source == "held-out"
+    # the threshold comes from a seeded fifth scored by a model fitted without it
+    _, val_rows = split_rows(len(data), HELD_OUT_FRACTION, 0)
+    assert len(det.val_scores_) == len(val_rows) == round(0.2 * len(data))
+    assert det.val_scores_.mean() > scores[val_rows].mean()  # out-of-sample scores are higher
+    assert det.threshold_source == "held-out" and det.fit_info_["n_val"] == len(val_rows)
     assert det.threshold_ == pytest.approx(quantile_threshold(det.val_scores_, 97.5))
     assert det.threshold_at(80) == pytest.approx(quantile_threshold(det.val_scores_, 80))
     assert det.predict(data).sum() == (scores > det.threshold_).sum() > 0
@@ -83,7 +84,9 @@ def test_held_out_threshold_flags_few_new_normal_rows():
     rate = float(np.mean(det.score(new) > det.threshold_))
     p95 = float(np.mean(det.score(new) > det.threshold_at(95)))
     in_sample = float(np.mean(det.score(new) > np.percentile(det.train_scores_, 95)))
-    assert 0.002 < rate < 0.06 and 0.01 < p95 < 0.1 and in_sample > 0.5
+    # the final model saw more rows than the split one, so new rows score a little lower:
+    # the held-out threshold errs on the side of fewer flags
+    assert 0.001 < rate <= p95 < 0.1 and in_sample > 0.5
 
 
 def test_iforest_ranks_planted_outliers_in_the_library_high(data):
@@ -103,10 +106,8 @@ def test_iforest_matches_sklearn_sign_flipped_on_new_data(data):
     from sklearn.ensemble import IsolationForest
 
     det = IsolationForestDetector(seed=5).fit(data)
-    train_rows, _ = split_rows(len(data), HELD_OUT_FRACTION, 5)
-    ref = IsolationForest(n_estimators=100, max_samples=len(train_rows), max_features=1.0,
-                          random_state=5)
-    ref.fit(det.scaler_.transform(data[train_rows]))
+    ref = IsolationForest(n_estimators=100, max_samples=len(data), max_features=1.0, random_state=5)
+    ref.fit(det.scaler_.transform(data))
     new = np.random.default_rng(1).normal(0, 3, size=(50, data.shape[1]))
     np.testing.assert_allclose(det.score(new), -ref.score_samples(det.scaler_.transform(new)),
                                rtol=1e-12)
@@ -127,8 +128,8 @@ def test_pca_keeps_95_percent_variance(data):
     assert det.explained_variance_ratio_.sum() >= 0.95
     assert k == 1 or det.explained_variance_ratio_[:-1].sum() < 0.95
     assert det.latent(data).shape == (len(data), k)
-    # deterministic; the seed only picks the held-out rows
-    np.testing.assert_array_equal(PCADetector().fit(data).score(data), det.score(data))
+    # the seed only picks the held-out rows (the threshold), not the final model
+    np.testing.assert_array_equal(PCADetector(seed=9).fit(data).score(data), det.score(data))
 
 
 def test_pca_tiny_library_still_leaves_a_residual():
@@ -147,7 +148,7 @@ def test_too_few_loops_raise(name):
 
 def test_latent_of_iforest_is_standardised_input(data):
     det = make_detector("iforest").fit(data)
-    lat = det.latent(data[split_rows(len(data), HELD_OUT_FRACTION, 0)[0]])  # the fitted rows
+    lat = det.latent(data)
     np.testing.assert_allclose(lat.mean(axis=0), 0, atol=1e-9)
     np.testing.assert_allclose(lat.std(axis=0), 1, atol=1e-9)
 
