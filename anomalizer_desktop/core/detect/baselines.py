@@ -32,16 +32,6 @@ log = logging.getLogger(__name__)
 EULER_GAMMA = 0.5772156649015329
 
 
-def held_out_scores(fit_rows, score_rows, Z: np.ndarray, seed: int) -> tuple[np.ndarray, int]:
-    """Scores of a seeded held-out split under a model fitted on the rest (the threshold's
-    reference); the caller then refits on every row, so all of the library is scored alike."""
-    train_idx, val_idx = split_rows(Z.shape[0], HELD_OUT_FRACTION, seed)
-    if not len(val_idx):
-        return np.zeros(0), 0
-    fit_rows(Z[train_idx])
-    return score_rows(Z[val_idx]), int(len(val_idx))
-
-
 def average_path_length(n: np.ndarray) -> np.ndarray:
     """c(n): mean path length of an unsuccessful BST search among n points (c(1)=0, c(2)=1)."""
     n = np.asarray(n, dtype=np.float64)
@@ -53,7 +43,33 @@ def average_path_length(n: np.ndarray) -> np.ndarray:
     return out
 
 
-class IsolationForestDetector(Detector):
+class _FittedTwice(Detector):
+    """A baseline fitted without the held-out rows (their scores set the threshold), then on
+    every row. Subclasses implement ``_fit_rows(Z) -> dict`` (fit-info entries)."""
+
+    def fit_iter(self, X: np.ndarray) -> Generator[dict, None, None]:
+        warnings: list[str] = []
+        X, _ = training_matrix(X, warnings)
+        scaler = Scaler.fit(X)
+        Z = scaler.transform(X)
+        train_idx, val_idx = split_rows(Z.shape[0], HELD_OUT_FRACTION, self.seed)
+        val_scores = np.zeros(0)
+        if len(val_idx):
+            self._fit_rows(Z[train_idx])
+            val_scores = self._score_standardised(Z[val_idx])
+        info = self._fit_rows(Z)
+        train_scores = self._score_standardised(Z)
+        self._set_fitted(scaler, train_scores, warnings,
+                         {"n_train": int(Z.shape[0]), "n_val": int(len(val_idx)), **info},
+                         val_scores)
+        yield {"phase": "fit", "epoch": 1, "epochs": 1,
+               "train_loss": float(train_scores.mean()), "val_loss": None}
+
+    def _fit_rows(self, Z: np.ndarray) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class IsolationForestDetector(_FittedTwice):
     """Isolation Forest; score = -``score_samples`` (in (0, 1], higher = more anomalous)."""
 
     name = "iforest"
@@ -69,22 +85,8 @@ class IsolationForestDetector(Detector):
         return {"n_estimators": self.n_estimators, "max_samples": self.max_samples,
                 **super().get_params()}
 
-    def fit_iter(self, X: np.ndarray) -> Generator[dict, None, None]:
-        warnings: list[str] = []
-        X, _ = training_matrix(X, warnings)
-        scaler = Scaler.fit(X)
-        Z = scaler.transform(X)
-        val_scores, n_val = held_out_scores(self._fit_rows, self._score_standardised, Z, self.seed)
-        psi = self._fit_rows(Z)
-        train_scores = self._score_standardised(Z)
-        self._set_fitted(scaler, train_scores, warnings,
-                         {"n_train": int(Z.shape[0]), "n_val": n_val, "max_samples": psi},
-                         val_scores)
-        yield {"phase": "fit", "epoch": 1, "epochs": 1,
-               "train_loss": float(train_scores.mean()), "val_loss": None}
-
-    def _fit_rows(self, Z: np.ndarray) -> int:
-        """Grow the forest on standardised rows ``Z``; returns the subsample size used."""
+    def _fit_rows(self, Z: np.ndarray) -> dict[str, Any]:
+        """Grow the forest on standardised rows ``Z``."""
         from sklearn.ensemble import IsolationForest
 
         psi = min(self.max_samples, Z.shape[0])
@@ -94,7 +96,7 @@ class IsolationForestDetector(Detector):
         reference = -forest.score_samples(Z)  # the one place the sign is flipped
         if not np.allclose(self._score_standardised(Z), reference, rtol=1e-9, atol=1e-12):
             raise RuntimeError("isolation forest: numpy scoring disagrees with scikit-learn")
-        return psi
+        return {"max_samples": psi}
 
     def _set_trees(self, trees: list, psi: int) -> None:
         width = max(t.node_count for t in trees)
@@ -169,7 +171,7 @@ def _principal_axes(centred: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return s**2, vt
 
 
-class PCADetector(Detector):
+class PCADetector(_FittedTwice):
     """PCA reconstruction error in standardised space, components up to ``variance`` explained.
 
     The number of components is capped at rank - 1 of the training data, so a tiny library
@@ -190,23 +192,8 @@ class PCADetector(Detector):
     def get_params(self) -> dict[str, Any]:
         return {"variance": self.variance, **super().get_params()}
 
-    def fit_iter(self, X: np.ndarray) -> Generator[dict, None, None]:
-        warnings: list[str] = []
-        X, _ = training_matrix(X, warnings)
-        scaler = Scaler.fit(X)
-        Z = scaler.transform(X)
-        val_scores, n_val = held_out_scores(self._fit_rows, self._score_standardised, Z, self.seed)
-        k = self._fit_rows(Z)
-        train_scores = self._score_standardised(Z)
-        self._set_fitted(scaler, train_scores, warnings,
-                         {"n_train": int(Z.shape[0]), "n_val": n_val, "n_components": k,
-                          "explained_variance": float(self.explained_variance_ratio_.sum())},
-                         val_scores)
-        yield {"phase": "fit", "epoch": 1, "epochs": 1,
-               "train_loss": float(train_scores.mean()), "val_loss": None}
-
-    def _fit_rows(self, Z: np.ndarray) -> int:
-        """Fit the principal axes to standardised rows ``Z``; returns the components kept."""
+    def _fit_rows(self, Z: np.ndarray) -> dict[str, Any]:
+        """Fit the principal axes to standardised rows ``Z``."""
         self.mean_ = Z.mean(axis=0)
         var, vt = _principal_axes(Z - self.mean_)
         ratio = var / var.sum() if var.sum() > 0 else np.zeros_like(var)
@@ -215,7 +202,7 @@ class PCADetector(Detector):
         k = max(1, min(k, rank - 1, len(var)))
         self.components_ = vt[:k]
         self.explained_variance_ratio_ = ratio[:k]
-        return k
+        return {"n_components": k, "explained_variance": float(ratio[:k].sum())}
 
     def _score_standardised(self, Z: np.ndarray) -> np.ndarray:
         centred = Z - self.mean_
