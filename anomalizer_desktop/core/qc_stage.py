@@ -104,13 +104,7 @@ def _store(catalog: Catalog, pending: list[tuple[str, list[Finding]]]) -> None:
 
 def stored_findings(catalog: Catalog, content_hash: str | None) -> list[Finding] | None:
     """Findings of one content from the catalog; None when it was not checked."""
-    if not content_hash:
-        return None
-    records = catalog.findings(content_hash, CHECKS_VERSION)
-    if records is None:
-        return None
-    return [Finding.from_record(r.check_id, r.severity, r.start_s, r.end_s, r.detail)
-            for r in records]
+    return stored_findings_of(catalog, [content_hash]).get(content_hash) if content_hash else None
 
 
 def stored_findings_of(catalog: Catalog, hashes: Sequence[str | None]) -> dict[str, list[Finding]]:

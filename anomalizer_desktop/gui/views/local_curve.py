@@ -13,6 +13,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from .waveform import clicked_time, time_plot
+
 STRIP_HEIGHT = 72
 
 
@@ -21,11 +23,7 @@ class LocalCurveView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.plot = pg.PlotWidget()
-        self.plot.setMenuEnabled(False)
-        self.plot.hideButtons()
-        self.plot.setMouseEnabled(x=True, y=False)
-        self.plot.getAxis("left").setWidth(36)
+        self.plot = time_plot()
         self.plot.getAxis("left").setTicks([[(1.0, "1×")]])
         self.plot.getAxis("bottom").setStyle(showValues=False)
         self.plot.setFixedHeight(STRIP_HEIGHT)
@@ -85,9 +83,7 @@ class LocalCurveView(QWidget):
 
     @Slot(object)
     def _on_clicked(self, event) -> None:
-        if event.button() != pg.QtCore.Qt.MouseButton.LeftButton or self.curve_data is None:
-            return
-        vb = self.plot.getViewBox()
-        if vb.sceneBoundingRect().contains(event.scenePos()):
+        t = clicked_time(self.plot, event) if self.curve_data is not None else None
+        if t is not None:
             event.accept()
-            self.seekRequested.emit(max(0.0, float(vb.mapSceneToView(event.scenePos()).x())))
+            self.seekRequested.emit(t)

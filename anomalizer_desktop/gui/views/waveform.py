@@ -78,6 +78,27 @@ class PeakEnvelope:
         return np.repeat(centres, 2), np.column_stack([lo, hi]).ravel()
 
 
+def time_plot() -> pg.PlotWidget:
+    """A plot over time in seconds as the audio views share it: no context menu or auto-range
+    button, horizontal zoom/pan only, a fixed-width left axis so stacked plots line up."""
+    plot = pg.PlotWidget()
+    plot.setMenuEnabled(False)
+    plot.hideButtons()
+    plot.setMouseEnabled(x=True, y=False)
+    plot.getAxis("left").setWidth(36)
+    return plot
+
+
+def clicked_time(plot: pg.PlotWidget, event) -> float | None:
+    """Seconds under a left click inside ``plot``'s view box (None for anything else)."""
+    if event.button() != pg.QtCore.Qt.MouseButton.LeftButton:
+        return None
+    vb = plot.getViewBox()
+    if not vb.sceneBoundingRect().contains(event.scenePos()):
+        return None
+    return max(0.0, float(vb.mapSceneToView(event.scenePos()).x()))
+
+
 class WaveformView(QWidget):
     """pyqtgraph waveform with a playhead that follows the player; clicking asks to seek."""
 
@@ -85,12 +106,8 @@ class WaveformView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.plot = pg.PlotWidget()
-        self.plot.setMenuEnabled(False)
-        self.plot.hideButtons()
-        self.plot.setMouseEnabled(x=True, y=False)
+        self.plot = time_plot()
         self.plot.setYRange(-1.05, 1.05, padding=0)
-        self.plot.getAxis("left").setWidth(36)
         self.plot.setLabel("bottom", "time", units="s")
         self.plot.showGrid(x=True, y=False, alpha=0.15)
         self.curve = pg.PlotDataItem(pen=pg.mkPen("#4fc3f7", width=1))
@@ -225,14 +242,10 @@ class WaveformView(QWidget):
 
     @Slot(object)
     def _on_scene_clicked(self, event) -> None:
-        if self._env is None or event.button() != pg.QtCore.Qt.MouseButton.LeftButton:
+        t = clicked_time(self.plot, event) if self._env is not None else None
+        if t is None:
             return
-        vb = self.plot.getViewBox()
-        scene_pos = event.scenePos()
-        if not vb.sceneBoundingRect().contains(scene_pos):
-            return
-        t = float(vb.mapSceneToView(scene_pos).x())
-        t = min(max(t, 0.0), self._env.duration_s)
+        t = min(t, self._env.duration_s)
         self.playhead.setValue(t)
         event.accept()
         self.seekRequested.emit(t)
