@@ -41,6 +41,8 @@ from .watch_panel import NewTakesPanel, WatchController
 if TYPE_CHECKING:
     from .main_window import MainWindow
 
+WAVEFORM_MIN_HEIGHT = 120
+
 
 def build(w: MainWindow, player) -> None:
     """Create every widget of ``w`` as attributes (``w.table``, ``w.scatter``, ...)."""
@@ -92,6 +94,8 @@ def build(w: MainWindow, player) -> None:
     w.waveform = WaveformView()
     w.waveform.set_player(player)
     w.waveform.seekRequested.connect(w.audition.seek)
+    # never squashed by a splitter state saved before the strip and findings bar existed
+    w.waveform.setMinimumHeight(WAVEFORM_MIN_HEIGHT)
     w.local_curve = LocalCurveView()
     w.local_curve.link_x(w.waveform.plot)
     w.local_curve.seekRequested.connect(w.audition.seek)

@@ -154,3 +154,14 @@ def test_take_flagged_by_a_signal_check_does_not_claim_a_high_score(make_window)
     w._on_take_scored(w.takes_panel.take_at(0))  # noqa: SLF001 - the notification text
     assert "below the threshold" in w.notifier.history[-1][1]
     assert "click @ 0.100 s" in w.notifier.history[-1][1]
+
+
+def test_an_old_splitter_state_cannot_squash_the_waveform(make_window, qtbot):
+    from anomalizer_desktop.gui.window_layout import WAVEFORM_MIN_HEIGHT
+
+    w = make_window()
+    w.show()
+    qtbot.waitExposed(w)
+    w.left_split.setSizes([w.left_split.height() - 150, 150])  # like a pre-strip saved layout
+    qtbot.wait(50)
+    assert w.waveform.height() >= 120 == WAVEFORM_MIN_HEIGHT
