@@ -14,10 +14,11 @@ from typing import Any
 from .base import MIN_LOOPS, SMALL_LIBRARY, Detector, ModelCollapseError
 
 NETWORK_NAMES = ("AEwRES", "AE", "iforest", "pca")
+CROSSFIT = "crossfit"
 
 __all__ = [
     "Detector", "ModelCollapseError", "MIN_LOOPS", "SMALL_LIBRARY", "NETWORK_NAMES",
-    "make_detector", "detector_class",
+    "make_detector", "detector_class", "cross_fitted", "CROSSFIT",
 ]
 
 
@@ -36,12 +37,30 @@ def detector_class(network: str) -> type[Detector]:
         from .baselines import PCADetector
 
         return PCADetector
+    if key == CROSSFIT:
+        from .crossfit import CrossFittedDetector
+
+        return CrossFittedDetector
     raise ValueError(f"unknown detector {network!r}; choose one of {', '.join(NETWORK_NAMES)}")
 
 
 def make_detector(network: str, **params: Any) -> Detector:
     """A new, unfitted detector. ``params`` go to its constructor (e.g. ``seed=1``, ``lr=1e-5``)."""
+    if str(network).strip().lower() == CROSSFIT:
+        raise ValueError("use cross_fitted() for a cross-fitted detector")
     cls = detector_class(network)
     if str(network).strip().lower() in ("ae", "aewres"):
         params["network"] = network
     return cls(**params)
+
+
+def cross_fitted(network: str, folds: int | None = None, trim: float | None = None,
+                 seed: int = 0, **params: Any) -> Detector:
+    """``network`` cross-fitted over ``folds`` parts (the app's default way to train; see
+    :mod:`.crossfit`); ``params`` go to each fold's base detector."""
+    from .crossfit import DEFAULT_FOLDS, DEFAULT_TRIM, CrossFittedDetector
+
+    detector_class(network)  # unknown names fail here, before any training
+    return CrossFittedDetector(base=network, folds=folds or DEFAULT_FOLDS,
+                               trim=DEFAULT_TRIM if trim is None else trim,
+                               base_params=params, seed=seed)

@@ -60,12 +60,19 @@ def library_versions() -> dict[str, str]:
 
 
 def save_model(detector: Detector, path: Path, encoder_id: str,
-               extra: dict | None = None) -> ModelInfo:
-    """Write a fitted detector to ``path`` atomically (temporary file + ``os.replace``)."""
+               extra: dict | None = None, library=None) -> ModelInfo:
+    """Write a fitted detector to ``path`` atomically (temporary file + ``os.replace``).
+    ``library``: the library's calibrated evidence (``core.evidence.LibraryEvidence``)."""
     from safetensors.numpy import save_file
 
     path = Path(path)
     tensors, params = detector.get_state()
+    extra = dict(extra or {})
+    if library is not None:
+        from ..evidence.store import to_tensors
+
+        lib_tensors, extra["library"] = to_tensors(library)
+        tensors = {**tensors, **lib_tensors}
     info_n_train = int(params["fitted"].get("fit_info", {}).get("n_train",
                                                                  len(detector.train_scores_)))
     versions = library_versions()
@@ -81,7 +88,7 @@ def save_model(detector: Detector, path: Path, encoder_id: str,
         "created": created,
         "n_train": str(info_n_train),
         "threshold": repr(float(detector.threshold_)),
-        "extra": json.dumps(extra or {}),
+        "extra": json.dumps(extra),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
