@@ -21,8 +21,9 @@ from .embedding.base import Encoder
 from .errors import AnomalizerError, AudioReadError, EncoderMismatchError, NotEnoughDataError
 from .pipeline import embed_paths
 from .progress import CancelToken, EtaClock, Progress
-from .qc import Finding, QcCalibration
-from .qc_stage import FlagPolicy, check_signals, fit_calibration, stored_findings_of, verdict
+from .evidence import FlagPolicy, Judge, LibraryEvidence
+from .qc import Finding
+from .qc_stage import check_signals, stored_findings_of
 from .scanning import check_files, list_files
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,13 @@ class TrainResult:
 
 @dataclass(frozen=True)
 class ScoredFile:
+    """One file's calibrated verdict.
+
+    ``score``: the calibrated evidence (-log10 of how likely a normal loop of the library is to
+    look this unusual; what the table sorts by); ``threshold``: the evidence a flag needs (-log10
+    of the budget); ``learned_score``: the model's own score; ``words``: the evidence in a
+    producer's words, strongest first."""
+
     path: Path
     file_id: int | None
     score: float | None
@@ -59,9 +67,12 @@ class ScoredFile:
     error: str | None
     duration_s: float | None
     fine: bool = False
-    learned_flagged: bool | None = None  # the learned score alone
-    reasons: tuple[Finding, ...] = ()  # signal-QC findings shown to the user
+    learned_flagged: bool | None = None  # the learned score alone, over the same budget
+    reasons: tuple[Finding, ...] = ()  # signal-QC findings that make the file unusual here
     findings: tuple[Finding, ...] = ()  # every stored finding, before the policy (for the GUI)
+    learned_score: float | None = None
+    words: tuple[str, ...] = ()
+    hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,7 @@ class ScoreResult:
     rows: list[ScoredFile]
     model: object  # detect.persistence.ModelInfo
     summary: dict = field(default_factory=dict)
+    judge: object = None  # core.evidence.Judge
 
 
 def absolute(path: Path | str) -> Path:
@@ -200,12 +212,20 @@ def train(
     epochs: int | None = None,
     token: CancelToken | None = None,
     detector_params: dict | None = None,
+    folds: int | None = None,
+    trim: float | None = None,
 ) -> Generator[Progress, None, TrainResult]:
-    """Scan ``roots``, fit a detector on their embeddings, save it, and score the library.
+    """Scan ``roots``, fit a detector on their embeddings, calibrate it, save it, and score
+    the library.
 
-    The model file is written only when training finished, so cancelling keeps the old one.
+    The detector is cross-fitted over ``folds`` parts (default 5; 1 = one model, as is any
+    library too small to split), so every library loop has a score from a model that never saw
+    it; those out-of-fold scores and the library's findings are the calibration stored in the
+    model file. The model file is written only when training finished, so cancelling keeps the
+    old one.
     """
     from .detect import make_detector
+    from .detect.crossfit import MIN_CROSSFIT_LOOPS
     from .detect.persistence import save_model
 
     token = token or CancelToken()
@@ -219,7 +239,12 @@ def train(
     params = dict(detector_params or {})
     if epochs is not None and network.lower() in ("ae", "aewres"):
         params.update(max_epochs=epochs, small_epochs=epochs)  # also caps tiny-library training
-    detector = make_detector(network, seed=seed, **params)
+    if (folds is None or folds > 1) and len(hashes) >= MIN_CROSSFIT_LOOPS:
+        from .detect import cross_fitted
+
+        detector = cross_fitted(network, folds=folds, trim=trim, seed=seed, **params)
+    else:
+        detector = make_detector(network, seed=seed, **params)
     clock = EtaClock(None)
     for stats in detector.fit_iter(X):
         token.raise_if_cancelled()
@@ -228,15 +253,50 @@ def train(
         step = int(stats.get("epoch", 0))
         yield clock.progress("train", step, _epoch_message(stats), **stats)
     token.raise_if_cancelled()
-    calibration = fit_calibration(catalog, hashes)
-    extra = {"n_files": len(scanned.files), "roots": [str(absolute(r)) for r in roots],
-             "qc_calibration": calibration.to_dict()}
-    info = save_model(detector, model_path, encoder.id, extra=extra)
-    summary = {**summarise(detector.train_scores_, detector.threshold_),
-               "n_held_out": int(np.size(detector.val_scores_))}
-    _store_scores(catalog, model_path, info, detector, scanned.files, hashes, X,
-                  FlagPolicy(calibration=calibration))
+    library = library_evidence(detector, hashes, stored_findings_of(catalog, hashes))
+    extra = {"n_files": len(scanned.files), "roots": [str(absolute(r)) for r in roots]}
+    info = save_model(detector, model_path, encoder.id, extra=extra, library=library)
+    judge = Judge(library, FlagPolicy(calibration=library))
+    rows = _store_scores(catalog, model_path, info, detector, judge, scanned.files, hashes, X)
+    fit_info = getattr(detector, "fit_info_", {}) or {}
+    summary = {**summarise(rows, judge.threshold), "learned_source": library.learned_source,
+               "n_null": int(library.learned_null().size), "folds": int(fit_info.get("folds", 1)),
+               "seconds": fit_info.get("seconds")}
     return TrainResult(model_path, info, len(hashes), list(detector.warnings_), summary)
+
+
+def library_evidence(detector, hashes: Sequence[str],
+                     findings: dict[str, list[Finding]]) -> LibraryEvidence:
+    """The calibration of a freshly fitted ``detector`` on the library ``hashes`` (its rows):
+    out-of-fold learned scores when cross-fitted, else the held-out scores of the one model."""
+    from .qc import CHECKS_VERSION
+
+    per_file = [findings.get(h) for h in hashes]
+    oof = getattr(detector, "oof_scores_", None)
+    if oof is not None:
+        return LibraryEvidence.from_files(hashes, np.asarray(oof), per_file,
+                                          checks_version=CHECKS_VERSION)
+    return LibraryEvidence.from_files(hashes, None, per_file,
+                                      learned_extra=np.asarray(detector.reference_scores_),
+                                      learned_source=detector.threshold_source,
+                                      checks_version=CHECKS_VERSION)
+
+
+def learned_scores(detector, library: LibraryEvidence, hashes: Sequence[str],
+                   X: np.ndarray) -> np.ndarray:
+    """Learned scores of ``hashes`` (rows of ``X``): a library member keeps its out-of-fold
+    score (a model that trained on it would flatter it), anything else gets the detector's."""
+    out = np.full(len(hashes), np.nan)
+    if not len(hashes):
+        return out
+    rows = np.array([library.member(h) for h in hashes])
+    known = rows >= 0
+    if np.any(known):
+        out[known] = library.learned_member[rows[known]]
+    todo = ~np.isfinite(out)
+    if np.any(todo):
+        out[todo] = detector.score(X[todo])
+    return out
 
 
 def _epoch_message(stats: dict) -> str:
@@ -248,42 +308,77 @@ def _epoch_message(stats: dict) -> str:
     return ", ".join(parts)
 
 
-def summarise(scores: np.ndarray, threshold: float) -> dict:
-    scores = np.asarray(scores, np.float64)
-    if scores.size == 0:
-        return {"n": 0, "threshold": float(threshold)}
-    return {
-        "n": int(scores.size),
-        "min": float(scores.min()),
-        "median": float(np.median(scores)),
-        "p95": float(np.percentile(scores, 95)),
-        "max": float(scores.max()),
-        "threshold": float(threshold),
-        "flagged": int((scores > threshold).sum()),
-    }
+def summarise(rows: Sequence[ScoredFile], threshold: float) -> dict:
+    """Counts and evidence figures of scored rows (the CLI's and the JSON's summary)."""
+    evidence = np.array([r.score for r in rows if r.score is not None], np.float64)
+    out = {"n": int(evidence.size), "threshold": float(threshold),
+           "flagged": int(sum(1 for r in rows if r.flagged)),
+           "learned_flagged": int(sum(1 for r in rows if r.learned_flagged))}
+    if evidence.size:
+        out.update(median=float(np.median(evidence)), max=float(evidence.max()))
+    return out
 
 
-def _store_scores(catalog, model_path, info, detector, files, hashes, X, policy) -> None:
-    scores = dict(zip(hashes, detector.score(X))) if len(hashes) else {}
+def _store_scores(catalog, model_path, info, detector, judge, files, hashes, X
+                  ) -> list[ScoredFile]:
+    learned = dict(zip(hashes, learned_scores(detector, judge.library, hashes, X)))
     model = catalog.add_model(
         model_path, model_path.stem, info.encoder_id, info.detector, info.threshold,
         info.n_train, info.params,
     )
+    rows = _judged(catalog, judge, [f for f in files if f.hash in learned], learned)
+    catalog.put_scores(model.id, [(r.file_id, r.score, r.threshold, bool(r.flagged),
+                                   r.learned_score) for r in rows
+                                  if r.score is not None and r.file_id is not None])
+    return rows
+
+
+def _judged(catalog: Catalog, judge: Judge, files: Sequence[FileRecord],
+            learned: dict[str, float]) -> list[ScoredFile]:
+    """Catalog files judged: their learned scores, stored findings and "fine" marks."""
     fine = catalog.fine_hashes()
-    found = stored_findings_of(catalog, list(scores))
+    found = stored_findings_of(catalog, [f.hash for f in files])
+    hashes = [f.hash for f in files]
+    values = [learned.get(h) if h else None for h in hashes]
+    verdicts = judge.judge(hashes, values, [found.get(h) if h else None for h in hashes],
+                           [h in fine for h in hashes])
     rows = []
-    for f in files:
-        if f.hash in scores:
-            reasons = policy.reasons(found.get(f.hash))
-            v = verdict(float(scores[f.hash]), info.threshold, f.hash in fine, reasons)
-            rows.append((f.id, float(scores[f.hash]), float(info.threshold), bool(v.flagged)))
-    catalog.put_scores(model.id, rows)
+    for f, value, v in zip(files, values, verdicts):
+        value = None if value is None or not np.isfinite(value) else float(value)
+        error = f.error or (None if value is not None else "no embedding (file unreadable)")
+        rows.append(ScoredFile(f.path, f.id, v.evidence, judge.threshold, v.flagged, error,
+                               f.duration_s, bool(f.hash in fine), v.learned_flagged, v.reasons,
+                               tuple(found.get(f.hash or "", ())), value, v.words, f.hash))
+    return rows
 
 
-def model_calibration(info) -> QcCalibration | None:
-    """The signal-QC calibration saved with a model (None for models made before it existed)."""
-    data = (info.extra or {}).get("qc_calibration")
-    return QcCalibration.from_dict(data) if data else None
+def model_library(info, detector, catalog: Catalog | None = None) -> LibraryEvidence:
+    """The calibration of a saved model: the one stored in its file (check strengths refreshed
+    from the catalog when the checks changed since), or for a model from before calibrated
+    evidence existed, its held-out scores plus its library's findings from the catalog."""
+    from .evidence.store import read_library, recalibrated, with_current_findings
+
+    library = read_library(info.path, info.extra)
+    if library is None:
+        hashes: list[str] = []
+        if catalog is not None:
+            roots = [absolute(r) for r in (info.extra or {}).get("roots", [])]
+            hashes = sorted({f.hash for f in _files_for(roots, catalog)
+                             if f.hash and not f.error})
+        found = stored_findings_of(catalog, hashes) if catalog is not None else {}
+        return recalibrated(detector, [h for h in hashes if h in found],
+                            [found[h] for h in hashes if h in found])
+    if catalog is not None:
+        library = with_current_findings(library, stored_findings_of(catalog, library.hashes))
+    return library
+
+
+def model_judge(detector, info, catalog: Catalog | None = None,
+                policy: FlagPolicy | None = None) -> Judge:
+    """The one flag of a saved model under the user's ``policy`` (see :func:`model_library`)."""
+    library = model_library(info, detector, catalog)
+    policy = replace(policy or FlagPolicy(), calibration=library)
+    return Judge(library, policy)
 
 
 # --------------------------------------------------------------------------- score
@@ -300,8 +395,9 @@ def score(
 ) -> Generator[Progress, None, ScoreResult]:
     """Score files (and folders) with a saved model; unreadable files get a row with the reason.
 
-    The encoder is the one the model was trained with; passing another one is refused. A file is
-    flagged when its learned score is above the threshold or a signal check (``policy``) fired.
+    The encoder is the one the model was trained with; passing another one is refused. Every
+    row carries the calibrated evidence against the model's library and the flag (evidence
+    over ``policy``'s budget, or an unmistakable defect); rows are sorted by evidence.
     """
     from .detect.persistence import load_model
     from .embedding import encoder_for_id
@@ -317,51 +413,46 @@ def score(
             "score with the encoder it was trained with, or retrain"
         )
     scanned = yield from scan(paths, catalog, encoder, token)
+    judge = model_judge(detector, info, catalog, policy)
     hashes, X = training_matrix(scanned.files, catalog, encoder.id)
-    scores = dict(zip(hashes, detector.score(X))) if hashes else {}
+    learned = dict(zip(hashes, learned_scores(detector, judge.library, hashes, X)))
     yield Progress("score", len(scanned.files), len(scanned.files), "scored")
-    policy = replace(policy or FlagPolicy(), calibration=model_calibration(info))
-    fine = catalog.fine_hashes()
-    threshold = float(info.threshold)
-    found = stored_findings_of(catalog, [f.hash for f in scanned.files])
-    rows = []
-    for f in scanned.files:
-        value = scores.get(f.hash) if f.hash else None
-        value = None if value is None else float(value)
-        error = f.error or (None if value is not None else "no embedding (file unreadable)")
-        fine_file = bool(f.hash in fine)
-        stored = tuple(found.get(f.hash or "", ()))
-        v = verdict(value, threshold, fine_file, policy.reasons(stored))
-        rows.append(ScoredFile(f.path, f.id, value, threshold, v.flagged, error, f.duration_s,
-                               fine_file, v.learned_flagged, v.reasons, stored))
+    rows = _judged(catalog, judge, scanned.files, learned)
     rows.sort(key=lambda r: (r.score is None, -(r.score or 0.0), str(r.path)))
     model = catalog.add_model(model_path, model_path.stem, info.encoder_id, info.detector,
                               info.threshold, info.n_train, info.params)
-    catalog.put_scores(model.id, [(r.file_id, r.score, threshold, bool(r.flagged))
-                                  for r in rows if r.score is not None and r.file_id is not None])
-    values = np.array([r.score for r in rows if r.score is not None])
-    return ScoreResult(rows, info, summarise(values, threshold))
+    catalog.put_scores(model.id, [(r.file_id, r.score, r.threshold, bool(r.flagged),
+                                   r.learned_score) for r in rows
+                                  if r.score is not None and r.file_id is not None])
+    return ScoreResult(rows, info, summarise(rows, judge.threshold), judge)
 
 
-def score_file(path: Path, encoder: Encoder, detector, threshold: float,
-               policy: FlagPolicy | None = None) -> ScoredFile:
+def score_file(path: Path, encoder: Encoder, detector, judge: Judge) -> ScoredFile:
     """Score one file without the catalog (the watcher's fast path): one decode at the file's
-    own rate feeds the signal checks, then a resampled mono copy feeds the encoder."""
-    from .audio.io import resample, to_mono
+    own rate feeds the signal checks, then a resampled mono copy feeds the encoder; ``judge``
+    (:func:`model_judge`) gives the calibrated flag."""
+    from .audio.io import file_hash, resample, to_mono
     from .embedding.base import SAMPLE_RATE
     from .qc_stage import check_audio
 
-    policy = policy or FlagPolicy()
     path = absolute(path)
     started = time.monotonic()
     try:
         findings, audio = check_audio(path)
     except AudioReadError as exc:
-        return ScoredFile(path, None, None, threshold, None, str(exc), None)
+        return ScoredFile(path, None, None, judge.threshold, None, str(exc), None)
     mono = to_mono(audio.samples) if audio.samples.ndim == 2 else audio.samples
     vector = encoder.encode([resample(mono, audio.sample_rate, SAMPLE_RATE)])
     value = float(detector.score(vector)[0])
-    v = verdict(value, threshold, False, policy.reasons(findings))
+    try:
+        content = file_hash(path)
+    except OSError:
+        content = None
+    if content is not None and judge.library.member(content) >= 0:
+        own = judge.library.learned_member[judge.library.member(content)]
+        value = float(own) if np.isfinite(own) else value
+    v = judge.judge_one(content, value, findings)
     log.debug("scored %s in %.3f s", path, time.monotonic() - started)
-    return ScoredFile(path, None, value, threshold, v.flagged, None, audio.info.duration_s,
-                      False, v.learned_flagged, v.reasons, tuple(findings))
+    return ScoredFile(path, None, v.evidence, judge.threshold, v.flagged, None,
+                      audio.info.duration_s, False, v.learned_flagged, v.reasons,
+                      tuple(findings), value, v.words, content)

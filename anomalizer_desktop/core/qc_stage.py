@@ -1,64 +1,22 @@
-"""Signal QC inside the jobs: run the checks during a scan, keep findings in the catalog, and
-combine them with the learned score into one flag with reasons."""
+"""Signal QC inside the jobs: run the checks during a scan and keep findings in the catalog.
+
+How findings join the learned score into one flag is :mod:`anomalizer_desktop.core.evidence`."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from typing import Generator, Sequence
 
 from .audio.io import read_audio
 from .catalog import Catalog, FileRecord
 from .errors import AnomalizerError
 from .progress import CancelToken, EtaClock, Progress
-from .qc import CHECKS, CHECKS_VERSION, DEFAULT_MIN_SEVERITY, Finding, QcCalibration, QcConfig, run_checks
+from .qc import CHECKS_VERSION, Finding, QcConfig, run_checks
 
 log = logging.getLogger(__name__)
 
 STORE_FROM = 0.2  # findings this severe or more are kept; the user's severity filters on display
 BATCH = 64  # files per catalog write
-
-
-@dataclass(frozen=True)
-class FlagPolicy:
-    """How findings join the learned score: which checks count, from what severity, and the
-    library's calibration (kinds that are normal in this library are downgraded)."""
-
-    min_severity: float = DEFAULT_MIN_SEVERITY
-    disabled: frozenset[str] = frozenset()
-    calibration: QcCalibration | None = None
-    use_checks: bool = True
-
-    def __post_init__(self) -> None:
-        unknown = set(self.disabled) - set(CHECKS)
-        if unknown:
-            raise AnomalizerError(
-                f"unknown check(s): {', '.join(sorted(unknown))}; known: {', '.join(CHECKS)}")
-        object.__setattr__(self, "disabled", frozenset(self.disabled))
-
-    def reasons(self, findings: Sequence[Finding] | None) -> list[Finding]:
-        """The findings a user should see: enabled kinds at or above the severity."""
-        if not self.use_checks or not findings:
-            return []
-        shown = self.calibration.apply(findings) if self.calibration else list(findings)
-        return [f for f in shown if f.kind not in self.disabled and f.severity >= self.min_severity]
-
-
-@dataclass(frozen=True)
-class Verdict:
-    flagged: bool | None
-    learned_flagged: bool | None
-    reasons: tuple[Finding, ...] = field(default_factory=tuple)
-
-
-def verdict(score: float | None, threshold: float, fine: bool, reasons: Sequence[Finding]) -> Verdict:
-    """flagged = learned score above the threshold OR any shown finding; "fine" clears both."""
-    learned = None if score is None else bool(score > threshold)
-    if fine:
-        return Verdict(False if score is not None or reasons else None, learned, tuple(reasons))
-    if score is None and not reasons:
-        return Verdict(None, None, ())
-    return Verdict(bool(learned) or bool(reasons), learned, tuple(reasons))
 
 
 def check_signals(
@@ -112,11 +70,6 @@ def stored_findings_of(catalog: Catalog, hashes: Sequence[str | None]) -> dict[s
     records = catalog.findings_of([h for h in hashes if h], CHECKS_VERSION)
     return {h: [Finding.from_record(r.check_id, r.severity, r.start_s, r.end_s, r.detail)
                 for r in rs] for h, rs in records.items()}
-
-
-def fit_calibration(catalog: Catalog, hashes: Sequence[str]) -> QcCalibration:
-    """Which kinds of finding are normal in this library (from its training files)."""
-    return QcCalibration.fit(list(stored_findings_of(catalog, hashes).values()))
 
 
 def check_audio(path, config: QcConfig | None = None) -> tuple[list[Finding], object]:

@@ -36,7 +36,7 @@ def test_fresh_file_catalog_has_current_schema_and_wal(tmp_path: Path) -> None:
     db = tmp_path / "sub" / "catalog.sqlite3"
     with Catalog(db) as cat:
         assert cat.path == db
-        assert cat.schema_version() == SCHEMA_VERSION == 2
+        assert cat.schema_version() == SCHEMA_VERSION == 3
         assert cat.query("PRAGMA journal_mode")[0][0] == "wal"
         assert cat.query("PRAGMA foreign_keys")[0][0] == 1
         assert cat.query("PRAGMA busy_timeout")[0][0] >= 1000
@@ -71,12 +71,12 @@ def test_migrates_a_v1_file_after_writing_a_backup(tmp_path: Path) -> None:
     _build_v1(db)
     assert "findings" not in _tables(db)
     with Catalog(db) as cat:
-        assert cat.schema_version() == 2
+        assert cat.schema_version() == 3
         assert cat.query("SELECT name FROM sqlite_master WHERE name = 'embeddings_encoder_dim'")
         f = cat.get_file("/lib/a.wav")
         assert f is not None and f.id == 7 and f.hash == "h1" and f.library_id == 1
         assert cat.get_embeddings(["h1"], "enc")["h1"].tolist() == [0, 1, 2, 3]
-        assert cat.scores(3)[7].flagged is True
+        assert cat.scores(3) == {}  # learned-scale scores from before v3 are dropped
         assert cat.get_model("/m.anomalizer").params == {"k": 1}
         assert cat.findings("h1", 1) is None
         cat.put_findings("h1", 1, [("clipping", "warning", 0.5, 0.6, "12 samples at full scale")])
@@ -95,9 +95,9 @@ def test_migrates_a_v1_file_after_writing_a_backup(tmp_path: Path) -> None:
 def test_failed_migration_leaves_the_catalog_unchanged(tmp_path: Path, monkeypatch) -> None:
     db = tmp_path / "catalog.sqlite3"
     _build_v1(db)
-    broken = schema.Migration(3, "broken", ("CREATE TABLE extra (x INTEGER)", "THIS IS NOT SQL"))
+    broken = schema.Migration(4, "broken", ("CREATE TABLE extra (x INTEGER)", "THIS IS NOT SQL"))
     monkeypatch.setattr(schema, "MIGRATIONS", (*schema.MIGRATIONS, broken))
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 3)
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", 4)
     with pytest.raises(CatalogError, match="left unchanged.*bak-v1"):
         Catalog(db)
     with sqlite3.connect(db) as conn:

@@ -320,20 +320,26 @@ class Catalog(Database):
         rows = self.query(f"SELECT {MODEL_COLUMNS} FROM models WHERE path = ?", (path_key(path),))
         return model_from_row(rows[0]) if rows else None
 
-    def put_scores(self, model_id: int, rows: Iterable[tuple[int, float, float, bool]]) -> None:
-        """Store (replace) ``(file_id, score, threshold, flagged)`` rows for a model."""
+    def put_scores(self, model_id: int, rows: Iterable[tuple]) -> None:
+        """Store (replace) ``(file_id, score, threshold, flagged[, learned])`` rows for a model:
+        ``score`` is the calibrated evidence, ``learned`` the model's own score."""
         now = time.time()
-        params = [(int(f), int(model_id), float(s), float(t), int(bool(fl)), now) for f, s, t, fl in rows]
+        params = []
+        for row in rows:
+            f, s, t, fl = row[:4]
+            learned = row[4] if len(row) > 4 else None
+            params.append((int(f), int(model_id), float(s), float(t), int(bool(fl)), now,
+                           None if learned is None else float(learned)))
         with self.transaction() as conn:
             conn.executemany(
                 "INSERT OR REPLACE INTO scores (file_id, model_id, score, threshold, flagged, "
-                "scored_at) VALUES (?, ?, ?, ?, ?, ?)",
+                "scored_at, learned) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 params,
             )
 
     def scores(self, model_id: int) -> dict[int, ScoreRecord]:
         rows = self.query(
-            "SELECT file_id, model_id, score, threshold, flagged, scored_at FROM scores "
+            "SELECT file_id, model_id, score, threshold, flagged, scored_at, learned FROM scores "
             "WHERE model_id = ?", (int(model_id),))
         return {r[0]: score_from_row(r) for r in rows}
 

@@ -108,9 +108,19 @@ _V2 = (
             ON DELETE CASCADE)""",
 )
 
+# --- v3: calibrated evidence ------------------------------------------------------------------
+# ``score`` is now the calibrated evidence the table sorts by (-log10 of how likely a normal loop
+# of the library is to look this unusual) and ``learned`` the model's own score. Scores stored
+# before were learned scores on another scale: they are dropped (the next analysis rescores).
+_V3 = (
+    "DELETE FROM scores",
+    "ALTER TABLE scores ADD COLUMN learned REAL",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _V1),
     Migration(2, "signal-QC findings tables, embeddings index", _V2),
+    Migration(3, "calibrated evidence: scores hold evidence plus the learned score", _V3),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -191,6 +201,7 @@ class ScoreRecord:
     threshold: float
     flagged: bool
     scored_at: float
+    learned: float | None = None  # the model's raw score (``score`` is the calibrated evidence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,4 +243,6 @@ def model_from_row(row: sqlite3.Row | tuple) -> ModelRecord:
 
 
 def score_from_row(row: sqlite3.Row | tuple) -> ScoreRecord:
-    return ScoreRecord(row[0], row[1], row[2], row[3], bool(row[4]), row[5])
+    learned = row[6] if len(row) > 6 else None
+    return ScoreRecord(row[0], row[1], row[2], row[3], bool(row[4]), row[5],
+                       None if learned is None else float(learned))

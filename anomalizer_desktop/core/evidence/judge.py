@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..qc.findings import CHECKS, Finding
+from ..qc.findings import Finding
 from .floor import unmistakable
 from .library import LEARNED, Calibrated, LibraryEvidence, learned_statistic, logit, severity_matrix
 from .policy import FlagPolicy

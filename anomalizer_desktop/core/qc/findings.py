@@ -15,20 +15,21 @@ from dataclasses import dataclass, replace
 
 # Every check, in the order they run. A finding's ``kind`` is the name of the check that made it.
 CHECKS: tuple[str, ...] = (
-    "clipping", "dc_offset", "silence_head", "silence_tail", "click", "dropout",
+    "silent", "clipping", "dc_offset", "silence_head", "silence_tail", "click", "dropout",
     "noise_burst", "hum", "loop_seam", "off_grid", "stereo_phase",
 )
 # Bump when a check changes what it reports, so cached findings are recomputed.
-CHECKS_VERSION = 3
+CHECKS_VERSION = 4
 
 TITLES: dict[str, str] = {
-    "clipping": "clipping", "dc_offset": "DC offset", "silence_head": "silence at head",
+    "silent": "silent file", "clipping": "clipping", "dc_offset": "DC offset", "silence_head": "silence at head",
     "silence_tail": "silence at tail", "click": "click", "dropout": "dropout",
     "noise_burst": "noise burst", "hum": "hum", "loop_seam": "loop seam discontinuity",
     "off_grid": "off-grid onset", "stereo_phase": "stereo phase (mono sum cancels)",
 }
 # What each check listens for, in one sentence (settings, tooltips, help).
 DESCRIPTIONS: dict[str, str] = {
+    "silent": "nothing audible from start to end: an empty bounce or a muted track",
     "clipping": "runs of samples stuck at (or just under) the loudest level: a bounce that clipped",
     "dc_offset": "the waveform sits off zero: a DC offset from an interface or a plug-in",
     "silence_head": "silence before the first sound: the take starts late",

@@ -1,4 +1,7 @@
-"""Level checks: clipping, DC offset, silence at the head/tail.
+"""Level checks: a silent file, clipping, DC offset, silence at the head/tail.
+
+Silent: no sample louder than -80 dBFS from start to end (an empty bounce, a muted track). Such
+a file gets that one finding and no other: every other check would only describe the silence.
 
 Clipping is counted on the original samples: runs of >= 3 consecutive samples sitting exactly
 on the file's rail (its positive or negative peak), entered and left steeply (a waveform cut
@@ -39,6 +42,17 @@ SILENCE_REL_DB = -50.0            # "sound" = within 50 dB of the file's peak ..
 SILENCE_ABS = 1e-4                # ... and above -80 dBFS
 SILENCE_REF_S = 0.25              # silence at which severity is 0.5
 SILENCE_MIN_S = 0.1
+
+
+def check_silent(ctx: Analysis, sensitivity: float = 1.0) -> list[Finding]:
+    """The whole file is silent (see the module docstring); ``value``: its peak."""
+    if ctx.peak > SILENCE_ABS:
+        return []
+    digital = ctx.peak == 0.0
+    level = "digital silence (every sample zero)" if digital else \
+        f"peak {20 * np.log10(ctx.peak):.0f} dBFS, nothing audible"
+    return [Finding("silent", 1.0 if digital else 0.95, 0.0, ctx.duration_s, ctx.peak, "",
+                    f"silent from start to end: {level}")]
 
 
 def _clip_runs(x: np.ndarray, sr: int) -> list[tuple[int, int]]:

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 CheckFn = Callable[[Analysis, float], list[Finding]]
 _CHECK_FUNCTIONS: dict[str, CheckFn] = {
+    "silent": level.check_silent,
     "clipping": level.check_clipping,
     "dc_offset": level.check_dc_offset,
     "silence_head": level.check_silence_head,
@@ -83,8 +84,14 @@ def run_checks(samples: np.ndarray, sample_rate: int, config: QcConfig | None = 
     ctx = Analysis(samples, sample_rate)
     if ctx.n == 0:
         return []
+    if "silent" in config.enabled:
+        silent = level.check_silent(ctx)
+        if silent:  # the other checks would only describe the silence
+            return silent
     out: list[Finding] = []
     for name in CHECKS:
+        if name == "silent":
+            continue
         if name not in config.enabled:
             continue
         t0 = time.perf_counter()
