@@ -81,36 +81,35 @@ def cmd_scan(args, token, bar) -> int:
 
 
 def cmd_train(args, token, bar) -> int:
+    from ..core.evidence import budget_words
     from ..core.jobs import train
 
     encoder = build_encoder(args, bar)
     with open_catalog(args) as catalog:
         result = drive(
             train(args.paths, catalog, encoder, args.model, network=args.network,
-                  seed=args.seed, epochs=args.epochs, token=token),
+                  seed=args.seed, epochs=args.epochs, token=token, folds=args.folds),
             bar,
         )
     s = result.score_summary
     for warning in result.warnings:
         say(f"warning: {warning}")
+    folds = f", {s['folds']} cross-fitted folds" if s.get("folds", 1) > 1 else ""
     say(f"model written to {result.model_path} ({result.info.detector} on {encoder.name}, "
-        f"{result.n_train} loops)")
-    source = result.info.params.get("fitted", {}).get("fit_info", {}).get("threshold_from")
-    source = {"held-out": f"held-out scores of {s.get('n_held_out', 0)} loops the model did not "
-                          "train on", "training": "training scores (library too small to hold "
-                          "loops out)"}.get(source, "training scores")
-    pct = result.info.params.get("params", {}).get("threshold_percentile", 97.5)
-    say(f"threshold ({pct:g}th percentile of the {source}): {s['threshold']:.6g}")
-    say(f"training scores: min {s['min']:.4g}, median {s['median']:.4g}, "
-        f"p95 {s['p95']:.4g}, max {s['max']:.4g}; {s['flagged']} above the threshold")
+        f"{result.n_train} loops{folds})")
+    say(f"calibrated on {s['n_null']} {s['learned_source']} learned scores and the signal "
+        f"checks of {result.n_train} loops; flags about {budget_words(10 ** -s['threshold'])} "
+        "normal loops")
+    say(f"library: {s['flagged']} of {s['n']} loops flagged ({s['learned_flagged']} by the "
+        "learned score)")
     return 0
 
 
-def flag_policy(args, calibration=None):
-    from ..core.qc_stage import FlagPolicy
+def flag_policy(args):
+    from ..core.evidence import FlagPolicy
 
-    return FlagPolicy(min_severity=args.severity, disabled=frozenset(args.disable_check),
-                      calibration=calibration, use_checks=not args.no_checks)
+    return FlagPolicy(budget=1.0 / args.flag_one_in, min_severity=args.severity,
+                      disabled=frozenset(args.disable_check), use_checks=not args.no_checks)
 
 
 def cmd_score(args, token, bar) -> int:
@@ -120,8 +119,12 @@ def cmd_score(args, token, bar) -> int:
     with open_catalog(args) as catalog:
         result = drive(score(args.paths, catalog, args.model, token=token, weights=args.weights,
                              policy=policy), bar)
-    model = {"path": str(args.model), "detector": result.model.detector,
-             "encoder_id": result.model.encoder_id, "threshold": result.model.threshold}
+    fitted = result.model.params.get("params", {})
+    model = {"path": str(args.model), "detector": fitted.get("base", result.model.detector),
+             "folds": fitted.get("folds", 1),
+             "encoder_id": result.model.encoder_id, "threshold": result.judge.threshold,
+             "budget": result.judge.policy.budget,
+             "calibration": result.judge.library.learned_source}
     if args.csv or args.json:
         stream = open_output(args.csv or args.json)
         try:
@@ -143,19 +146,21 @@ def cmd_score(args, token, bar) -> int:
 def cmd_watch(args, token, bar) -> int:
     from ..core.detect.persistence import load_model
     from ..core.embedding import encoder_for_id
-    from ..core.jobs import model_calibration, score_file
+    from ..core.evidence import budget_words
+    from ..core.jobs import model_judge, score_file
     from ..core.watch.watcher import FolderWatcher
 
     detector, info = load_model(args.model)
     encoder = encoder_for_id(info.encoder_id, weights=args.weights)
-    policy = flag_policy(args, model_calibration(info))
+    with open_catalog(args) as catalog:
+        judge = model_judge(detector, info, catalog, flag_policy(args))
     ready: queue.Queue = queue.Queue()
     watcher = FolderWatcher(
         args.paths, on_ready=ready.put, on_error=lambda path, why: ready.put((path, why)),
     )
     deadline = None if args.duration is None else time.monotonic() + args.duration
     say(f"watching {', '.join(map(str, args.paths))} with {args.model.name} "
-        f"(threshold {info.threshold:.4g}); Ctrl-C to stop")
+        f"(flags about {budget_words(judge.policy.budget)} normal loops); Ctrl-C to stop")
     with watcher:
         while not token.cancelled and (deadline is None or time.monotonic() < deadline):
             try:
@@ -165,7 +170,7 @@ def cmd_watch(args, token, bar) -> int:
             if isinstance(item, tuple):
                 print(f"error {item[0]}: {item[1]}", flush=True)
                 continue
-            row = score_file(item, encoder, detector, info.threshold, policy)
+            row = score_file(item, encoder, detector, judge)
             if row.error:
                 print(f"error {row.path}: {row.error}", flush=True)
             else:

@@ -26,8 +26,7 @@ def cmd_localise(args, token, bar) -> int:
     from ..core.embedding.base import SAMPLE_RATE
     from ..core.localise import localise_iter
     from ..core.qc import TITLES, group_findings
-    from ..core.qc_stage import FlagPolicy, check_audio
-    from .commands import drive, open_output, say
+    from .commands import drive, flag_policy, open_catalog, open_output, say
 
     path = Path(args.file)
     if not path.is_file():
@@ -37,8 +36,14 @@ def cmd_localise(args, token, bar) -> int:
     audio = read_audio(path, sample_rate=SAMPLE_RATE)
     curve = drive(localise_iter(audio.samples, encoder, detector, info.threshold,
                                 args.window, args.hop, token=token), bar)
-    findings, _ = check_audio(path)
-    shown = FlagPolicy(calibration=jobs.model_calibration(info)).reasons(findings)
+    with open_catalog(args) as catalog:
+        judge = jobs.model_judge(detector, info, catalog, flag_policy(args))
+    whole = jobs.score_file(path, encoder, detector, judge)
+    if whole.error or whole.score is None:
+        raise AnomalizerError(f"{path}: {whole.error or 'could not be scored'}")
+    shown = list(whole.reasons)
+    verdict = {"flagged": whole.flagged, "score": whole.score, "threshold": whole.threshold,
+               "learned_score": whole.learned_score, "evidence": list(whole.words)}
     rows = [{"start_s": round(float(a), 4), "end_s": round(float(b), 4),
              "score": float(s), "relative": float(r)}
             for a, b, s, r in zip(curve.starts_s, curve.ends_s, curve.scores, curve.relative)]
@@ -50,7 +55,7 @@ def cmd_localise(args, token, bar) -> int:
                 writer.writeheader()
                 writer.writerows(rows)
             else:
-                json.dump({"file": str(path), "threshold": curve.threshold,
+                json.dump({"file": str(path), **verdict, "window_threshold": curve.threshold,
                            "window_s": curve.window_s, "hop_s": curve.hop_s,
                            "peak_s": curve.peak_s, "windows": rows,
                            "findings": [{"kind": f.kind, "label": f.label(), "severity": f.severity,
@@ -71,12 +76,15 @@ def cmd_localise(args, token, bar) -> int:
             (row["start_s"] + row["end_s"]) / 2 - curve.peak_s) < 1e-3 else ""
         out.write(f"  {row['start_s']:7.2f}-{row['end_s']:<7.2f} s  score {row['score']:9.4g}  "
                   f"{row['relative']:5.2f}x  {'#' * bar_len}{mark}\n")
-    out.write("signal checks:" + ("" if shown else " nothing found") + "\n")
+    mark = "FLAG" if whole.flagged else "ok"
+    out.write(f"whole file: {mark}, evidence {whole.score:.3g} (flag from {whole.threshold:.3g})"
+              + (f": {'; '.join(whole.words)}" if whole.words else "") + "\n")
+    out.write("signal checks that make it unusual here:" + ("" if shown else " none") + "\n")
     for f, group in group_findings(shown, max_items=MAX_LISTED):
         if len(group) == 1:
             out.write(f"  {f.label()}\n")
         else:
             out.write(f"  {TITLES.get(f.kind, f.kind)} x{len(group)} "
                       f"({group[0].start_s:.2f}-{group[-1].end_s:.2f} s), worst: {f.label()}\n")
-    say(f"whole-file threshold {curve.threshold:.4g} (window scores are on their own scale)")
+    say("window scores are on the learned score's own scale (x typical = against this take)")
     return 0

@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--network", default="AEwRES", choices=NETWORK_CHOICES, type=_network)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--epochs", type=int, help="maximum epochs per training phase")
+    p.add_argument("--folds", type=_folds, default=None, metavar="K",
+                   help="cross-fit K models so every library loop is scored by one that never "
+                        "saw it (default 5; 1 = a single model, faster, less well calibrated)")
     encoder_options(p)
 
     p = sub.add_parser("score", help="score files or folders with a trained model")
@@ -82,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     out = p.add_mutually_exclusive_group()
     out.add_argument("--csv", metavar="FILE", help="write the windows as CSV ('-' = stdout)")
     out.add_argument("--json", metavar="FILE", help="windows and findings as JSON ('-' = stdout)")
+    check_options(p)
     encoder_options(p, choose=False)
 
     p = sub.add_parser("weights", help="pre-trained encoder weights: status, download, import")
@@ -101,11 +105,35 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def check_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--severity", default="medium", type=_severity, metavar="LEVEL",
-                   help="signal-check findings that flag a file: low, medium (default), high, or 0..1")
+    p.add_argument("--flag-one-in", type=_one_in, default=20, metavar="N",
+                   help="flag budget: about 1 in N normal loops of the library is flagged "
+                        "(default 20; 2..1000)")
+    p.add_argument("--severity", default="low", type=_severity, metavar="LEVEL",
+                   help="weakest signal-check finding that counts as evidence: low (default), "
+                        "medium, high, or 0..1")
     p.add_argument("--disable-check", action="append", default=[], metavar="KIND",
                    help="ignore one signal check (repeatable), e.g. clipping, hum, off_grid")
     p.add_argument("--no-checks", action="store_true", help="flag by the learned score only")
+
+
+def _one_in(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("use a whole number, e.g. 20 for 1 in 20") from None
+    if not 2 <= number <= 1000:
+        raise argparse.ArgumentTypeError("use a number from 2 (half the loops) to 1000")
+    return number
+
+
+def _folds(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("use a whole number of folds, e.g. 5") from None
+    if not 1 <= number <= 20:
+        raise argparse.ArgumentTypeError("use 1 (no cross-fitting) to 20 folds")
+    return number
 
 
 def _severity(value: str) -> float:

@@ -12,13 +12,15 @@ from ..core.jobs import ScoredFile
 from ..core.qc import CHECKS, max_severity
 
 KIND_COLUMNS = tuple(f"qc_{kind}" for kind in CHECKS)  # max severity of that kind's findings
-COLUMNS = ("path", "score", "threshold", "flagged", "learned_flagged", "reasons", "fine",
-           "duration_s", "error", *KIND_COLUMNS)
+COLUMNS = ("path", "score", "threshold", "flagged", "learned_score", "learned_flagged", "reasons",
+           "fine", "duration_s", "error", *KIND_COLUMNS)
 
 
 def reasons_text(row: ScoredFile) -> str:
-    """One entry per kind, most severe kind first: "click @ 1.234 s (+2 more); hum 50 Hz -22 dB".
-    The JSON output keeps every finding with its time range."""
+    """The evidence in words, strongest first: "1 in 2,000 for your library; click at 1.234 s,
+    stronger than every one of your 412 loops". The JSON output keeps every finding."""
+    if row.words:
+        return "; ".join(row.words)
     by_kind: dict[str, list] = {}
     for finding in sorted(row.reasons, key=lambda f: -f.severity):
         by_kind.setdefault(finding.kind, []).append(finding)
@@ -30,15 +32,18 @@ def reasons_text(row: ScoredFile) -> str:
 
 
 def as_dict(row: ScoredFile) -> dict:
+    """``score``: the calibrated evidence the table sorts by; ``learned_score``: the model's own
+    score; ``qc_<kind>``: the strongest finding of that kind (every stored finding)."""
     kinds = {}
     for kind, column in zip(CHECKS, KIND_COLUMNS):
-        found = [f for f in row.reasons if f.kind == kind]
+        found = [f for f in (row.findings or row.reasons) if f.kind == kind]
         kinds[column] = round(max_severity(found), 3) if found else None
     return {
         "path": str(row.path),
         "score": None if row.score is None else round(row.score, 6),
         "threshold": round(row.threshold, 6),
         "flagged": row.flagged,
+        "learned_score": None if row.learned_score is None else round(row.learned_score, 6),
         "learned_flagged": row.learned_flagged,
         "reasons": reasons_text(row),
         "fine": row.fine,
@@ -53,8 +58,9 @@ def as_json_dict(row: ScoredFile) -> dict:
     record["findings"] = [
         {"kind": f.kind, "severity": round(f.severity, 3), "start_s": round(f.start_s, 4),
          "end_s": round(f.end_s, 4), "label": f.label()}
-        for f in row.reasons
+        for f in row.findings or row.reasons
     ]
+    record["evidence"] = list(row.words)
     return record
 
 

@@ -44,7 +44,7 @@ def test_fresh_file_catalog_has_current_schema_and_wal(tmp_path: Path) -> None:
             "findings"} <= _tables(db)
     assert not list(tmp_path.glob("sub/*.bak-v*"))  # nothing to back up on a new file
     with Catalog(db) as again:  # reopening is a no-op
-        assert again.schema_version() == 2
+        assert again.schema_version() == 3
 
 
 def _build_v1(db: Path) -> None:

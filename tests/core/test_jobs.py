@@ -97,15 +97,19 @@ def test_train_then_score_ranks_the_odd_takes_first(library, catalog, tmp_path):
     trained, progress = drive(jobs.train([library], catalog, SpectralEncoder(), model,
                                          network="iforest"))
     assert model.exists() and trained.n_train == 30
-    assert trained.score_summary["threshold"] == pytest.approx(trained.info.threshold)
+    assert trained.score_summary["threshold"] == pytest.approx(-np.log10(0.05))
+    assert trained.score_summary["learned_source"] == "out-of-fold"
+    assert trained.score_summary["folds"] == 5
     scored, _ = drive(jobs.score([library / "bass", takes], catalog, model))
     ranked = [r.path for r in scored.rows if r.score is not None]
     assert set(ranked[:2]) == set(odd)
-    assert all(r.flagged for r in scored.rows[:2])
+    assert all(r.learned_flagged and r.score > scored.rows[3].score for r in scored.rows[:2])
     assert fine_take not in ranked[:2]
     assert scored.rows[-1].path.name == "broken.wav" and scored.rows[-1].error
     stored = catalog.scores(catalog.get_model(model).id)
     assert len(stored) >= 13
+    assert all(s.learned is not None and s.learned > 0 for s in stored.values())
+    assert all(r.learned_score is not None for r in scored.rows if r.score is not None)
 
 
 def test_deep_svdd_train_reports_epochs(library, catalog, tmp_path):
@@ -115,7 +119,7 @@ def test_deep_svdd_train_reports_epochs(library, catalog, tmp_path):
                                          tmp_path / "svdd.anomalizer", network="AEwRES", epochs=5))
     epochs = [p for p in progress if p.stage == "train"]
     assert epochs and {"phase", "epoch"} <= set(epochs[-1].extra)
-    assert trained.score_summary["max"] > trained.score_summary["min"]
+    assert trained.score_summary["n"] == 40 and trained.score_summary["max"] > 0
 
 
 def test_cancel_keeps_finished_embeddings(library, catalog):
@@ -158,7 +162,8 @@ def test_score_file_fast_path_handles_bad_files(library, catalog, tmp_path):
     model = tmp_path / "m.anomalizer"
     drive(jobs.train([library], catalog, SpectralEncoder(), model, network="pca"))
     detector, info = load_model(model)
-    ok = jobs.score_file(library / "bass" / "bass 03.wav", SpectralEncoder(), detector, info.threshold)
-    bad = jobs.score_file(library / "bass" / "broken.wav", SpectralEncoder(), detector, info.threshold)
+    judge = jobs.model_judge(detector, info, catalog)
+    ok = jobs.score_file(library / "bass" / "bass 03.wav", SpectralEncoder(), detector, judge)
+    bad = jobs.score_file(library / "bass" / "broken.wav", SpectralEncoder(), detector, judge)
     assert ok.score is not None and np.isfinite(ok.score) and ok.error is None
     assert bad.score is None and bad.error

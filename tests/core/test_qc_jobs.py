@@ -15,7 +15,8 @@ from anomalizer_desktop.core import jobs
 from anomalizer_desktop.core.catalog import Catalog
 from anomalizer_desktop.core.progress import run_job as drive
 from anomalizer_desktop.core.embedding.spectral import SpectralEncoder
-from anomalizer_desktop.core.qc_stage import FlagPolicy, stored_findings, stored_findings_of
+from anomalizer_desktop.core.evidence import FlagPolicy
+from anomalizer_desktop.core.qc_stage import stored_findings, stored_findings_of
 
 from .helpers import tone_loop
 
@@ -70,10 +71,12 @@ def test_score_flags_a_click_and_says_why(library, tmp_path):
         rows = {r.path.name: r for r in drive(jobs.score([takes], catalog, model)).rows}
         assert rows["take click.wav"].flagged
         assert any(f.kind == "click" for f in rows["take click.wav"].reasons)
+        assert any("click at 0.8" in w and "of your 16 loops" in w
+                   for w in rows["take click.wav"].words)
         off = FlagPolicy(disabled=frozenset({"click"}))
         quiet = drive(jobs.score([takes], catalog, model, policy=off)).rows[0]
     assert not [f for f in quiet.reasons if f.kind == "click"]
-    assert quiet.flagged == bool(quiet.learned_flagged)
+    assert quiet.flagged == (quiet.score > quiet.threshold)  # the evidence alone decides
 
 
 def test_a_check_that_fires_on_most_of_the_library_is_normal_there(tmp_path):
@@ -88,9 +91,11 @@ def test_a_check_that_fires_on_most_of_the_library_is_normal_there(tmp_path):
     model = tmp_path / "m.anomalizer"
     with Catalog(tmp_path / "c.sqlite3") as catalog:
         trained = drive(jobs.train([hot], catalog, SpectralEncoder(), model, network="pca"))
-        assert "clipping" in trained.info.extra["qc_calibration"]["normal"]
-        row = drive(jobs.score([takes], catalog, model)).rows[0]
+        judged = drive(jobs.score([takes], catalog, model))
+        row = judged.rows[0]
+    assert "clipping" in judged.judge.library.common_kinds()
     assert not [f for f in row.reasons if f.kind == "clipping"]
+    assert any("common in your library" in w for w in row.words)
 
 
 def test_cli_reasons_and_per_kind_columns(library, tmp_path):
@@ -103,11 +108,13 @@ def test_cli_reasons_and_per_kind_columns(library, tmp_path):
     assert main(["-q", "--catalog", str(cat), "score", str(takes), "--model", str(model),
                  "--csv", str(out)]) == 0
     row = next(csv.DictReader(out.open()))
-    assert row["flagged"] == "1" and "click @ 1.3" in row["reasons"]
+    assert row["flagged"] == "1" and "click at 1.3" in row["reasons"]
+    assert "stronger than every one of your 16 loops" in row["reasons"]
+    assert float(row["learned_score"]) > 0 and float(row["score"]) > float(row["threshold"])
     assert float(row["qc_click"]) >= 0.5 and row["qc_hum"] == ""
     assert main(["-q", "--catalog", str(cat), "score", str(takes), "--model", str(model),
                  "--no-checks", "--csv", str(out)]) == 0
     row = next(csv.DictReader(out.open()))
-    assert row["reasons"] == "" and row["flagged"] == row["learned_flagged"]
+    assert "click" not in row["reasons"] and row["flagged"] == row["learned_flagged"]
     assert main(["--catalog", str(cat), "score", str(takes), "--model", str(model),
                  "--disable-check", "klick"]) == 1  # a typo is a clear user error

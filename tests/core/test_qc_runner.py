@@ -41,8 +41,11 @@ def test_shapes_dtypes_and_odd_input(loop):
     assert run_checks(mono, SR) == run_checks(mono[:, None], SR)
     assert run_checks(mono.astype(np.float64), SR) == run_checks(mono, SR)
     assert run_checks(np.zeros((0, 2), np.float32), SR) == []
-    assert run_checks(np.zeros((SR, 2), np.float32), SR) == []      # silence: nothing to say
-    assert run_checks(np.zeros(100, np.float32), SR) == []          # too short for anything
+    silent = run_checks(np.zeros((SR, 2), np.float32), SR)      # silence: that one finding
+    assert [(f.kind, f.severity) for f in silent] == [("silent", 1.0)]
+    quiet = run_checks(np.full((SR, 2), 3e-5, np.float32), SR)
+    assert [f.kind for f in quiet] == ["silent"] and quiet[0].severity < 1.0
+    assert [f.kind for f in run_checks(np.zeros(100, np.float32), SR)] == ["silent"]
     bad = loop.copy()
     bad[1000:1010] = np.nan
     run_checks(bad, SR)                                              # does not raise
