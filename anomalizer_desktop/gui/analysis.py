@@ -44,10 +44,7 @@ class AnalysisResult:
     model_path: Path | None
     detector: str = ""
     encoder_id: str = ""
-    threshold: float | None = None
-    calibration: Any = None  # the library's signal-QC calibration (core QcCalibration) or None
-    reference_scores: np.ndarray | None = None  # what the threshold is a quantile of
-    reference_held_out: bool = True  # ... scores of held-out loops (else training scores)
+    library: Any = None  # the model's library evidence (core LibraryEvidence) or None
     map: MapData | None = None
     trained: bool = False
     notices: list[str] = field(default_factory=list)
@@ -88,12 +85,12 @@ def pca_2d(X: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
 def row_from_record(record: FileRecord, fine: bool = False) -> LoopRow:
     path = Path(record.path)
     return LoopRow(record.id, str(path), path.name, path.parent.name, duration_s=record.duration_s,
-                   fine=fine, error=record.error)
+                   fine=fine, error=record.error, hash=record.hash)
 
 
 def stored_rows(files: Sequence[FileRecord], catalog: Catalog, model_path: Path) -> list[LoopRow]:
-    """Rows for ``files`` with the scores last stored for ``model_path`` and every stored
-    signal-check finding (the table's check policy decides which show and flag)."""
+    """Rows for ``files`` with the learned scores last stored for ``model_path`` and every
+    stored signal-check finding (the table's judge turns them into evidence and flags)."""
     from ..core.qc_stage import stored_findings_of
 
     fine = catalog.fine_hashes()
@@ -105,22 +102,25 @@ def stored_rows(files: Sequence[FileRecord], catalog: Catalog, model_path: Path)
         row = row_from_record(f, f.hash in fine)
         s = stored.get(f.id)
         if s is not None:
-            row.score, row.threshold = s.score, s.threshold
+            row.learned = s.learned
         row.findings = tuple(found.get(f.hash or "", ()))
         rows.append(row)
     return rows
 
 
-def model_calibration(model_path: Path):
-    """The signal-QC calibration saved with the model (None without a readable model)."""
-    from ..core.detect.persistence import read_model_info
+def model_library(model_path: Path, catalog: Catalog):
+    """The library evidence of the model (None without a readable model): stored in the model
+    file, or rebuilt from the catalog for a model from an earlier version."""
+    from ..core.detect.persistence import load_model
     from ..core.errors import AnomalizerError
 
     if not model_path.exists():
         return None
     try:
-        return jobs.model_calibration(read_model_info(model_path))
-    except AnomalizerError:
+        detector, info = load_model(model_path)
+        return jobs.model_library(info, detector, catalog)
+    except AnomalizerError as exc:
+        log.warning("model %s: %s", model_path, exc)
         return None
 
 
@@ -175,7 +175,7 @@ def analyse(
         if files:
             rows = stored_rows(files, catalog, model_path)
             yield Progress("cached", len(rows), len(rows), f"{len(rows):,} files in the catalog",
-                           extra={"rows": rows, "calibration": model_calibration(model_path)})
+                           extra={"rows": rows, "library": model_library(model_path, catalog)})
     notices: list[str] = []
     yield Progress("encoder", 0, None, "loading the audio encoder")
     encoder = make_encoder(encoder_name, notice=notices.append)
@@ -185,7 +185,7 @@ def analyse(
                                                 catalog, model_path)
     rows = stored_rows(scanned.files, catalog, model_path)
     yield Progress("scanned", len(rows), len(rows), f"{len(rows):,} files in the catalog",
-                   extra={"rows": rows, "calibration": model_calibration(model_path)})
+                   extra={"rows": rows, "library": model_library(model_path, catalog)})
 
     trained = False
     warnings: list[str] = []
@@ -195,7 +195,7 @@ def analyse(
         except NotEnoughDataError as exc:
             warnings.append(str(exc))
             return AnalysisResult(rows, None, notices=notices, warnings=warnings,
-                                  calibration=model_calibration(model_path))
+                                  library=model_library(model_path, catalog))
         warnings.extend(result.warnings)
         trained = True
     scored = yield from jobs.score(roots, catalog, model_path, encoder, token)
@@ -204,9 +204,8 @@ def analyse(
     info = scored.model
     return AnalysisResult(
         out_rows, model_path, detector=str(info.detector), encoder_id=str(info.encoder_id),
-        threshold=float(info.threshold), calibration=jobs.model_calibration(info),
-        reference_scores=getattr(detector, "reference_scores_", None), map=map_data,
-        reference_held_out=getattr(detector, "threshold_source", "") == "held-out", trained=trained, notices=notices, warnings=warnings,
+        library=scored.judge.library, map=map_data, trained=trained, notices=notices,
+        warnings=warnings,
     )
 
 
@@ -221,7 +220,7 @@ def _scan_showing_findings(scan, catalog: Catalog, model_path: Path):
         if p.stage == "checked" and "files" in p.extra:
             rows = stored_rows(p.extra["files"], catalog, model_path)
             yield Progress("checked", len(rows), len(rows), "signal checks done",
-                           extra={"rows": rows, "calibration": model_calibration(model_path)})
+                           extra={"rows": rows, "library": model_library(model_path, catalog)})
         else:
             yield p
 
@@ -252,9 +251,9 @@ def _finish(scored, catalog: Catalog, model_path: Path, encoder_id: str):
             continue
         path = Path(r.path)
         rows.append(LoopRow(r.file_id, str(path), path.name, path.parent.name,
-                            duration_s=r.duration_s, score=r.score, threshold=r.threshold,
-                            fine=r.fine, error=r.error if r.score is None else None,
-                            findings=tuple(r.findings)))
+                            duration_s=r.duration_s, fine=r.fine,
+                            error=r.error if r.score is None else None,
+                            findings=tuple(r.findings), hash=r.hash, learned=r.learned_score))
     detector, _info = load_model(model_path)
     scored_ids = [r.file_id for r in rows if r.score is not None]
     records, X = catalog.embedding_matrix(scored_ids, encoder_id)

@@ -23,14 +23,20 @@ class LoopRow:
     name: str
     folder: str
     duration_s: float | None = None
-    score: float | None = None
-    threshold: float | None = None
+    score: float | None = None  # calibrated evidence (set by the model's judge): the sort value
+    threshold: float | None = None  # the evidence a flag needs (-log10 of the budget)
     flagged: bool | None = None
     fine: bool = False
     error: str | None = None
-    reasons: str = ""  # the shown findings as one line (set by the model from ``findings``)
+    reasons: str = ""  # the evidence in words, strongest first (set by the model)
     findings: tuple[Finding, ...] = ()  # every stored signal-check finding of the file
-    shown: tuple[Finding, ...] = ()  # those the model's check policy shows, most severe first
+    shown: tuple[Finding, ...] = ()  # findings that make the file unusual here, strongest first
+    hash: str | None = None  # content hash (library membership)
+    learned: float | None = None  # the model's own score (out-of-fold for library loops)
+    learned_p: float | None = None
+    learned_flagged: bool | None = None
+    floor: bool = False  # flagged by an unmistakable defect whatever the budget
+    p: float | None = None  # chance a normal loop of the library is this unusual
     search_key: str = field(default="", repr=False)  # lower-case "name\nfolder", set by the model
 
 
@@ -72,6 +78,15 @@ def format_score(score: float | None) -> str:
     return f"{score:.4g}"
 
 
+def format_evidence(row: LoopRow) -> str:
+    """The sort value as a producer reads it: "1 in 2,000" (how rare among normal loops)."""
+    if row.score is None or row.p is None or not math.isfinite(row.score):
+        return ""
+    if row.p >= 0.5:
+        return "typical"
+    return f"1 in {1.0 / max(row.p, 1e-9):,.0f}" if row.p >= 1e-6 else "defect"
+
+
 def _flag_text(row: LoopRow) -> str:
     if row.error:
         return "error"
@@ -91,16 +106,20 @@ _CENTER = Qt.AlignmentFlag.AlignCenter
 
 COLUMNS: tuple[Column, ...] = (
     Column("flag", "Flag", _flag_text, _flag_sort, _CENTER,
-           "flag: score above the threshold, or a signal-check reason; "
-           "fine: you marked it as fine"),
-    Column("score", "Score", lambda r: format_score(r.score), lambda r: r.score, _RIGHT,
-           "anomaly score: higher = more unusual for this library"),
+           "flag: rarer than the flag budget allows for a normal loop of this library, or an "
+           "unmistakable defect; fine: you marked it as fine"),
+    Column("score", "Unusual", format_evidence, lambda r: r.score, _RIGHT,
+           "how unusual for this library: \"1 in 400\" = about one normal loop in 400 looks "
+           "this unusual (the learned score and every signal check, calibrated together)"),
+    Column("learned", "Learned", lambda r: format_score(r.learned), lambda r: r.learned, _RIGHT,
+           "the model's own anomaly score (library loops: from a model that did not train on "
+           "them); higher = further from the library's normal"),
     Column("name", "Name", lambda r: r.name, lambda r: r.name.lower()),
     Column("folder", "Folder", lambda r: r.folder, lambda r: r.folder.lower()),
     Column("duration", "Duration", lambda r: format_duration(r.duration_s),
            lambda r: r.duration_s, _RIGHT),
     Column("reasons", "Reasons", lambda r: r.reasons, _reasons_sort,
-           tooltip="signal checks (click, clipping, hum, …) that flag a file whatever its score; "
-                   "sorting groups files by the kind of their most severe finding"),
+           tooltip="what makes the file unusual for this library, and how unusual; sorting "
+                   "groups files by the kind of their strongest finding"),
 )
 COLUMN_INDEX = {c.key: i for i, c in enumerate(COLUMNS)}

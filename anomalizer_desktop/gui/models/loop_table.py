@@ -20,9 +20,9 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor
 
+from ...core.evidence import FlagPolicy, Judge, Judgement, LibraryEvidence
 from ...core.qc import CHECKS, Finding
-from ...core.qc_stage import FlagPolicy
-from .loop_row import COLUMN_INDEX, COLUMNS, LoopRow, reasons_text
+from .loop_row import COLUMN_INDEX, COLUMNS, LoopRow
 
 SortRole = Qt.ItemDataRole.UserRole + 1
 RowRole = Qt.ItemDataRole.UserRole + 2  # the LoopRow itself
@@ -46,6 +46,7 @@ class LoopTableModel(QAbstractTableModel):
         self._sort: tuple[int, Qt.SortOrder] | None = None
         self._in_order = False  # rows are in self._sort's order (no data changed since)
         self._policy = FlagPolicy()
+        self._judge = Judge(no_library(), self._policy)
         self._path_index: dict[str, LoopRow] | None = None
 
     # --- Qt interface -------------------------------------------------------------------------
@@ -115,10 +116,8 @@ class LoopTableModel(QAbstractTableModel):
                 return f"Could not be analysed: {row.error}"
             if column.key in ("name", "folder"):
                 return row.path
-            if column.key in ("score", "flag") and row.score is not None and row.threshold is not None:
-                verdict = "above" if row.score > row.threshold else "below"
-                text = f"score {row.score:.4g} is {verdict} the threshold {row.threshold:.4g}"
-                return f"{text}\nsignal checks: {row.reasons}" if row.reasons else text
+            if column.key in ("score", "flag", "learned") and row.score is not None:
+                return score_tooltip(row, self._policy.budget)
             if column.key == "reasons" and row.reasons:
                 return row.reasons
             return None
@@ -197,7 +196,7 @@ class LoopTableModel(QAbstractTableModel):
         self._rows = list(rows)
         for r in self._rows:
             r.search_key = f"{r.name}\n{r.folder}".lower()
-            self._derive(r)
+        self._derive(range(len(self._rows)))
         if self._sort is not None:
             self._rows = [self._rows[i] for i in self._sorted_order(*self._sort)]
         self._in_order = self._sort is not None
@@ -223,99 +222,103 @@ class LoopTableModel(QAbstractTableModel):
     def row_at(self, row: int) -> LoopRow:
         return self._rows[row]
 
-    def update_scores(self, scores: dict[int, tuple[float | None, float | None, bool | None]]) -> int:
-        """Set ``file_id -> (score, threshold, flagged)``; emits dataChanged for changed cells only.
-
-        Returns how many rows changed. Does not re-sort (call :meth:`resort` when a batch is done,
-        so rows don't jump under the user's cursor while scores trickle in).
-        """
-        changed: list[int] = []
-        for file_id, (score, threshold, flagged) in scores.items():
-            r = self._index_of().get(file_id)
-            if r is None:
-                continue
-            row = self._rows[r]
-            if row.score == score and row.threshold == threshold and row.flagged == flagged:
-                continue
-            row.score, row.threshold, row.flagged = score, threshold, flagged
-            changed.append(r)
-        self._emit_rows_changed(changed, ("flag", "score"))
-        return len(changed)
-
-    def apply_threshold(self, threshold: float) -> int:
-        """Re-flag every scored row against a new threshold (sensitivity change, no retraining).
-
-        A row with shown signal-check findings stays flagged whatever the threshold.
-        """
-        changed: list[int] = []
-        for r, row in enumerate(self._rows):
-            if row.score is None:
-                continue
-            flagged = row.score > threshold or bool(row.shown)
-            if row.flagged != flagged or row.threshold != threshold:
-                row.flagged, row.threshold = flagged, threshold
-                changed.append(r)
-        self._emit_rows_changed(changed, ("flag", "score"))
-        return len(changed)
-
     @property
     def policy(self) -> FlagPolicy:
         return self._policy
 
+    @property
+    def judge(self) -> Judge:
+        return self._judge
+
     def set_policy(self, policy: FlagPolicy) -> int:
-        """Which findings show and flag (checks on/off, severity, the library's calibration):
-        re-derives every row's reasons and flag at once, no rescan. Returns rows changed."""
+        """The flag settings with the library's evidence (``policy.calibration``; none yet: a
+        judge that knows only the priors). A new budget alone re-flags from the evidence the
+        rows already have; anything else re-judges every row. Returns rows changed."""
+        library = policy.calibration if policy.calibration is not None else None
+        old = self._judge
+        same_library = library is old.library or (library is None and old.library.n == 0)
         self._policy = policy
-        changed = [r for r, row in enumerate(self._rows) if self._derive(row)]
-        self._emit_rows_changed(changed, ("flag", "reasons"))
+        if same_library and old.policy.calibration_key() == policy.calibration_key():
+            self._judge = old.with_policy(policy)
+            changed = self._reflag()
+        else:
+            self._judge = Judge(library if library is not None else no_library(), policy)
+            changed = self._derive(range(len(self._rows)))
+        self._emit_rows_changed(changed, ("flag", "score", "reasons"))
         return len(changed)
 
-    def _derive(self, row: LoopRow) -> bool:
-        """Shown findings, reasons and flag of ``row`` from its findings and score (the core's
-        verdict rule: learned score above the threshold OR a shown finding). True if changed."""
-        shown = tuple(sorted(self._policy.reasons(row.findings), key=lambda f: -f.severity))
-        learned = (row.score is not None and row.threshold is not None
-                   and row.score > row.threshold)
-        flagged = (None if row.score is None and not shown else learned or bool(shown))
-        if row.error and row.score is None:
-            flagged = None
-        if shown == row.shown and flagged == row.flagged:
-            return False
-        row.shown, row.reasons, row.flagged = shown, reasons_text(shown), flagged
-        return True
+    def _derive(self, indices) -> list[int]:
+        """Judge rows (by index) with the current judge; the indices whose verdict changed."""
+        idx = [i for i in indices]
+        if not idx:
+            return []
+        rows = [self._rows[i] for i in idx]
+        verdicts = self._judge.judge(
+            [r.hash for r in rows], [r.learned for r in rows],
+            [r.findings if (r.findings or r.learned is not None or r.hash) else None
+             for r in rows], [r.fine for r in rows])
+        return [i for i, row, v in zip(idx, rows, verdicts)
+                if _apply(row, v, self._judge.threshold)]
+
+    def _reflag(self) -> list[int]:
+        """Flags from the evidence the rows have, against the current budget."""
+        thr, budget = self._judge.threshold, self._policy.budget
+        changed = []
+        for i, row in enumerate(self._rows):
+            if row.score is None:
+                continue
+            flagged = (row.score >= thr or row.floor) and not row.fine
+            learned = None if row.learned_p is None else (row.learned_p <= budget and not row.fine)
+            if flagged != row.flagged or learned != row.learned_flagged or row.threshold != thr:
+                row.flagged, row.learned_flagged, row.threshold = flagged, learned, thr
+                changed.append(i)
+        return changed
 
     def set_findings(self, file_id: int, findings: Sequence[Finding]) -> None:
         """New signal-check findings of one file (e.g. a take re-checked by the watcher)."""
         r = self._index_of().get(file_id)
         if r is not None:
             self._rows[r].findings = tuple(findings)
-            if self._derive(self._rows[r]):
-                self._emit_rows_changed([r], ("flag", "reasons"))
+            self._emit_rows_changed(self._derive([r]), ("flag", "score", "reasons"))
+
+    def set_learned(self, scores: dict[int, float | None]) -> int:
+        """New learned scores (``file_id -> score``): those rows are judged again. Does not
+        re-sort (call :meth:`resort` when a batch is done, so rows don't jump under the
+        cursor). Returns how many rows changed."""
+        todo = []
+        for file_id, value in scores.items():
+            r = self._index_of().get(file_id)
+            if r is not None and self._rows[r].learned != value:
+                self._rows[r].learned = value
+                todo.append(r)
+        changed = self._derive(todo)
+        self._emit_rows_changed(changed, ("flag", "score", "learned", "reasons"))
+        return len(changed)
 
     def kind_counts(self, policy: FlagPolicy | None = None) -> dict[str, int]:
-        """How many files show a finding of each kind, under the model's policy or ``policy``
-        (kinds in check order, zeros left out)."""
+        """How many files have a finding of each kind that counts under the current policy or
+        ``policy`` (kinds in check order, zeros left out)."""
+        policy = policy or self._policy
         counts = dict.fromkeys(CHECKS, 0)
         for row in self._rows:
-            shown = row.shown if policy is None else policy.reasons(row.findings)
-            for kind in {f.kind for f in shown}:
-                counts[kind] = counts.get(kind, 0) + 1
+            for kind in {f.kind for f in row.findings if policy.counts(f.kind, f.severity)}:
+                counts[kind] += 1
         return {k: n for k, n in counts.items() if n}
 
     def set_fine(self, file_id: int, fine: bool) -> None:
         r = self._index_of().get(file_id)
         if r is not None and self._rows[r].fine != fine:
             self._rows[r].fine = fine
+            self._derive([r])
             self._emit_rows_changed([r], ("flag",))
 
     def flagged_count(self) -> int:
         return sum(1 for r in self._rows if r.flagged and not r.fine)
 
     def flagged_by_checks_only(self) -> int:
-        """Flagged rows whose score is not above the threshold: a signal check flagged them."""
+        """Flagged rows the learned score alone would not flag: a signal check flagged them."""
         return sum(1 for r in self._rows if r.flagged and not r.fine and r.shown
-                   and not (r.score is not None and r.threshold is not None
-                            and r.score > r.threshold))
+                   and not r.learned_flagged)
 
     def _index_of(self) -> dict[int, int]:
         """file_id -> row, rebuilt lazily after a reset or a sort."""
@@ -346,3 +349,52 @@ class LoopTableModel(QAbstractTableModel):
             runs = [(rows[0], rows[-1])]
         for a, b in runs:
             self.dataChanged.emit(self.index(a, first_col), self.index(b, last_col))
+
+
+_NO_LIBRARY: list[LibraryEvidence] = []
+
+
+def no_library() -> LibraryEvidence:
+    """The evidence of an empty library: before a model exists, findings are judged by the
+    checks' priors alone (an unmistakable defect still flags)."""
+    if not _NO_LIBRARY:
+        _NO_LIBRARY.append(LibraryEvidence.from_files([], None, []))
+    return _NO_LIBRARY[0]
+
+
+def _apply(row: LoopRow, v: Judgement, threshold: float) -> bool:
+    """Copy a verdict into a row; True if anything shown changed."""
+    error_only = bool(row.error) and row.learned is None
+    flagged = None if error_only else v.flagged
+    words = tuple(w for w in v.words if not w.endswith("for your library"))
+    text = "; ".join(words)
+    new = (v.evidence, flagged, v.reasons, text, v.p, v.learned_p, v.learned_flagged, v.floor)
+    old = (row.score, row.flagged, row.shown, row.reasons, row.p, row.learned_p,
+           row.learned_flagged, row.floor)
+    row.threshold = threshold
+    if new == old:
+        return False
+    (row.score, row.flagged, row.shown, row.reasons, row.p, row.learned_p,
+     row.learned_flagged, row.floor) = new
+    return True
+
+
+def score_tooltip(row: LoopRow, budget: float) -> str:
+    """Why a row is (not) flagged, in words."""
+    from ...core.evidence import budget_words
+    from ...core.evidence.words import odds
+
+    lines = []
+    if row.p is not None:
+        rare = odds(row.p)
+        lines.append("typical for this library" if rare == "typical"
+                     else f"about {rare} normal loops of this library look this unusual")
+    if row.floor:
+        lines.append("flagged: an unmistakable defect")
+    elif row.flagged:
+        lines.append(f"flagged: rarer than your flag budget ({budget_words(budget)})")
+    if row.learned is not None:
+        lines.append(f"learned score {row.learned:.4g}")
+    if row.reasons:
+        lines.append(row.reasons)
+    return "\n".join(lines)

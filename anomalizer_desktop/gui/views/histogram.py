@@ -1,193 +1,201 @@
-"""Score histogram with the threshold line and the sensitivity control.
+"""How unusual the library's files are, with the flag line and the sensitivity control.
 
-The threshold is a percentile of the *reference* scores (the model's held-out scores, or its
-training scores for a small library, as the detector sets its own threshold; else the library's
-own scores). Moving the spin box, the slider or the
-line itself emits ``thresholdChanged(percentile, value)``; the window re-flags rows with it, no
-retraining. Emission is coalesced (~60 ms) so dragging stays smooth on 100,000 rows.
+The x axis is the calibrated evidence (``core.evidence``): 1 = "1 in 10 normal loops of this
+library look this unusual", 2 = 1 in 100, 3 = 1 in 1,000. The flag line sits at the budget, and
+the sensitivity control speaks in that unit: "flag about 1 in N normal loops". Moving the spin
+box, the slider or the line emits ``budgetChanged(budget)``; the window re-flags rows from the
+evidence they have, no retraining. Emission is coalesced (~60 ms) so dragging stays smooth.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import (
-    QDoubleSpinBox,
-    QHBoxLayout,
-    QLabel,
-    QSlider,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QSpinBox, QVBoxLayout, QWidget
 
-from ...core.detect.base import (DEFAULT_THRESHOLD_PERCENTILE, percentile_of_threshold,
-                                 quantile_threshold)
+from ...core.evidence import DEFAULT_BUDGET
 
-MIN_PERCENTILE = 50.0
-MAX_PERCENTILE = 99.9
-DEFAULT_PERCENTILE = DEFAULT_THRESHOLD_PERCENTILE
+MIN_ONE_IN, MAX_ONE_IN = 2, 1000
+DEFAULT_ONE_IN = int(round(1.0 / DEFAULT_BUDGET))
 EMIT_DELAY_MS = 60
+SLIDER_STEPS = 300  # the slider is logarithmic in N
+SHOWN_MAX = 6.0     # evidence above this (unmistakable defects) is drawn at the right edge
 
 
-def threshold_at(reference: np.ndarray, percentile: float, held_out: bool = True) -> float:
-    """The threshold at ``percentile`` of the finite reference scores (NaN without any), the
-    way the detectors compute it (:func:`quantile_threshold`)."""
-    return quantile_threshold(reference, percentile, held_out)
+def one_in_to_slider(one_in: int) -> int:
+    span = math.log(MAX_ONE_IN / MIN_ONE_IN)
+    return int(round(SLIDER_STEPS * math.log(one_in / MIN_ONE_IN) / span))
 
 
-def percentile_of(reference: np.ndarray, value: float, held_out: bool = True) -> float:
-    """Inverse of :func:`threshold_at` (in %)."""
-    p = percentile_of_threshold(reference, value, held_out)
-    return DEFAULT_PERCENTILE if not np.isfinite(p) else p
+def slider_to_one_in(value: int) -> int:
+    span = math.log(MAX_ONE_IN / MIN_ONE_IN)
+    return int(round(MIN_ONE_IN * math.exp(span * value / SLIDER_STEPS)))
+
+
+def clamp_one_in(value: float) -> int:
+    return int(min(MAX_ONE_IN, max(MIN_ONE_IN, round(value))))
 
 
 class ScoreHistogramView(QWidget):
-    """Histogram of library scores, threshold line, and the sensitivity (percentile) control."""
+    """Histogram of the library's evidence, the flag line and the "1 in N" control."""
 
-    thresholdChanged = Signal(float, float)  # percentile, threshold value
+    budgetChanged = Signal(float)  # the share of normal loops that may be flagged
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.plot = pg.PlotWidget()
         self.plot.setMenuEnabled(False)
-        self.plot.setLabel("bottom", "anomaly score")
+        self.plot.setLabel("bottom", "how unusual (1 = 1 in 10 normal loops, 2 = 1 in 100, …)")
         self.plot.setLabel("left", "files")
         self.plot.setMouseEnabled(x=True, y=False)
         self.plot.getAxis("bottom").enableAutoSIPrefix(False)
-        self.bars = pg.PlotDataItem(stepMode="center", fillLevel=0, brush=pg.mkBrush(79, 195, 247, 110),
-                                    pen=pg.mkPen("#4fc3f7"))
+        self.bars = pg.PlotDataItem(stepMode="center", fillLevel=0,
+                                    brush=pg.mkBrush(79, 195, 247, 110), pen=pg.mkPen("#4fc3f7"))
         self.plot.addItem(self.bars)
         self.line = pg.InfiniteLine(angle=90, movable=True, pen=pg.mkPen("#ff5252", width=2),
-                                    hoverPen=pg.mkPen("#ff8a80", width=3),
-                                    label="threshold", labelOpts={"position": 0.9, "color": "#ff8a80"})
+                                    hoverPen=pg.mkPen("#ff8a80", width=3), label="flag",
+                                    labelOpts={"position": 0.9, "color": "#ff8a80"})
         self.line.hide()
         self.plot.addItem(self.line)
         self.line.sigPositionChangeFinished.connect(self._on_line_moved)
+        self.placeholder = QLabel("No scores yet: they appear once the library is analysed")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
 
-        self.spin = QDoubleSpinBox()
-        self.spin.setRange(MIN_PERCENTILE, MAX_PERCENTILE)
-        self.spin.setDecimals(1)
-        self.spin.setSingleStep(0.5)
-        self.spin.setSuffix(" th percentile")
-        self.spin.setToolTip("Sensitivity: flag files scoring above this percentile of the "
-                             "scores of loops held out from training (about this share of "
-                             "new normal loops stays below it). Lower = more flags.")
+        self.spin = QSpinBox()
+        self.spin.setRange(MIN_ONE_IN, MAX_ONE_IN)
+        self.spin.setPrefix("1 in ")
+        self.spin.setSuffix(" normal loops")
+        self.spin.setToolTip("Sensitivity: about this share of the normal loops of your library "
+                             "is flagged (the rest of the flags are loops rarer than that). "
+                             "Smaller N = more flags.")
         self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setRange(int(MIN_PERCENTILE * 10), int(MAX_PERCENTILE * 10))
+        self.slider.setRange(0, SLIDER_STEPS)
+        self.slider.setInvertedAppearance(False)
         self.slider.setToolTip(self.spin.toolTip())
         self.summary = QLabel("")
+        self.summary.setWordWrap(True)
         controls = QHBoxLayout()
-        controls.addWidget(QLabel("Sensitivity"))
-        controls.addWidget(self.slider, 1)
+        controls.addWidget(QLabel("Flag about"))
         controls.addWidget(self.spin)
+        controls.addWidget(self.slider, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot, 1)
+        layout.addWidget(self.placeholder, 1)
         layout.addLayout(controls)
         layout.addWidget(self.summary)
 
-        self._scores = np.zeros(0)
-        self._reference = np.zeros(0)
-        self._held_out = True  # reference scores are held-out ones (else training scores)
-        self._percentile = DEFAULT_PERCENTILE
-        self._threshold = float("nan")
+        self._evidence = np.zeros(0)
+        self._flagged: int | None = None
+        self._one_in = DEFAULT_ONE_IN
         self._emit_timer = QTimer(self)
         self._emit_timer.setSingleShot(True)
         self._emit_timer.setInterval(EMIT_DELAY_MS)
-        self._emit_timer.timeout.connect(self._emit_threshold)
-        self._set_controls(self._percentile)
+        self._emit_timer.timeout.connect(self._emit)
+        self._set_controls(self._one_in)
         self.spin.valueChanged.connect(self._on_spin)
         self.slider.valueChanged.connect(self._on_slider)
-        self.setEnabled(False)
+        self._show_data(False)
 
     # --- public API -------------------------------------------------------------------------
     @property
-    def percentile(self) -> float:
-        return self._percentile
+    def budget(self) -> float:
+        return 1.0 / self._one_in
+
+    @property
+    def one_in(self) -> int:
+        return self._one_in
 
     @property
     def threshold(self) -> float:
-        return self._threshold
+        """The evidence a flag needs at the current budget."""
+        return math.log10(self._one_in)
 
-    def set_scores(self, scores: np.ndarray, reference: np.ndarray | None = None,
-                   percentile: float | None = None, held_out: bool = True) -> None:
-        """Show ``scores``; the threshold is a percentile of ``reference`` (default: scores).
-        ``held_out``: the reference scores come from loops the model did not train on."""
-        s = np.asarray(scores, dtype=np.float64)
-        self._scores = s[np.isfinite(s)]
-        ref = self._scores if reference is None else np.asarray(reference, dtype=np.float64)
-        self._reference = ref[np.isfinite(ref)]
-        self._held_out = bool(held_out) and reference is not None
-        if percentile is not None:
-            self._percentile = float(np.clip(percentile, MIN_PERCENTILE, MAX_PERCENTILE))
-        self.setEnabled(self._reference.size > 0)
-        if self._scores.size:
-            n_bins = int(np.clip(np.sqrt(self._scores.size) * 2, 10, 120))
-            counts, edges = np.histogram(self._scores, bins=n_bins)
+    def set_evidence(self, evidence: np.ndarray, flagged: int | None = None) -> None:
+        """Show the library's evidence; ``flagged``: the table's count of flagged files (the
+        one count every view shows)."""
+        e = np.asarray(evidence, dtype=np.float64)
+        self._evidence = e[np.isfinite(e)]
+        self._flagged = flagged
+        if self._evidence.size:
+            shown = np.minimum(self._evidence, SHOWN_MAX)
+            n_bins = int(np.clip(np.sqrt(shown.size) * 2, 10, 120))
+            counts, edges = np.histogram(shown, bins=n_bins, range=(0.0, max(SHOWN_MAX / 2,
+                                                                             float(shown.max()))))
             self.bars.setData(edges, counts)
         else:
             self.bars.setData([], [])
-        self._set_controls(self._percentile)
-        self._update_threshold(emit=False)
-        self.plot.autoRange()
+        self._show_data(self._evidence.size > 0)
+        self._update_line(emit=False)
+        if self._evidence.size:
+            self.plot.autoRange()
 
-    def set_percentile(self, percentile: float, emit: bool = True) -> None:
-        self._percentile = float(np.clip(percentile, MIN_PERCENTILE, MAX_PERCENTILE))
-        self._set_controls(self._percentile)
-        self._update_threshold(emit=emit)
+    def set_flagged_count(self, flagged: int) -> None:
+        self._flagged = int(flagged)
+        self._update_summary()
 
-    def flagged_count(self) -> int:
-        if not np.isfinite(self._threshold):
-            return 0
-        return int(np.count_nonzero(self._scores > self._threshold))
+    def set_one_in(self, one_in: float, emit: bool = True) -> None:
+        self._one_in = clamp_one_in(one_in)
+        self._set_controls(self._one_in)
+        self._update_line(emit=emit)
 
     def histogram_data(self) -> tuple[np.ndarray, np.ndarray]:
         x, y = self.bars.getData()
         return (np.zeros(0), np.zeros(0)) if x is None else (x, y)
 
     # --- internals --------------------------------------------------------------------------
-    def _set_controls(self, percentile: float) -> None:
+    def _show_data(self, has_data: bool) -> None:
+        self.plot.setVisible(has_data)
+        self.placeholder.setVisible(not has_data)
+
+    def _set_controls(self, one_in: int) -> None:
         for w in (self.spin, self.slider):
             w.blockSignals(True)
-        self.spin.setValue(percentile)
-        self.slider.setValue(int(round(percentile * 10)))
+        self.spin.setValue(one_in)
+        self.slider.setValue(one_in_to_slider(one_in))
         for w in (self.spin, self.slider):
             w.blockSignals(False)
 
-    def _update_threshold(self, emit: bool) -> None:
-        self._threshold = threshold_at(self._reference, self._percentile, self._held_out)
-        if np.isfinite(self._threshold):
+    def _update_line(self, emit: bool) -> None:
+        if self._evidence.size:
             self.line.blockSignals(True)
-            self.line.setValue(self._threshold)
+            self.line.setValue(self.threshold)
             self.line.blockSignals(False)
             self.line.show()
-            n = self.flagged_count()
-            share = 100.0 * n / max(1, self._scores.size)
-            self.summary.setText(f"Threshold {self._threshold:.4g} ({self._percentile:.1f} th percentile): "
-                                 f"{n:,} of {self._scores.size:,} files above it ({share:.1f} %) are flagged")
         else:
             self.line.hide()
-            self.summary.setText("No scores yet")
+        self._update_summary()
         if emit:
             self._emit_timer.start()
 
-    @Slot()
-    def _emit_threshold(self) -> None:
-        if np.isfinite(self._threshold):
-            self.thresholdChanged.emit(self._percentile, self._threshold)
+    def _update_summary(self) -> None:
+        if not self._evidence.size:
+            self.summary.setText("")
+            return
+        n = self._flagged if self._flagged is not None else int(
+            np.count_nonzero(self._evidence >= self.threshold))
+        total = self._evidence.size
+        self.summary.setText(f"{n:,} of {total:,} files flagged ({100.0 * n / total:.1f} %): "
+                             f"rarer than 1 in {self._one_in:,} normal loops of this library, "
+                             "or an unmistakable defect")
 
-    @Slot(float)
-    def _on_spin(self, value: float) -> None:
-        self.set_percentile(value)
+    @Slot()
+    def _emit(self) -> None:
+        self.budgetChanged.emit(self.budget)
+
+    @Slot(int)
+    def _on_spin(self, value: int) -> None:
+        self.set_one_in(value)
 
     @Slot(int)
     def _on_slider(self, value: int) -> None:
-        self.set_percentile(value / 10.0)
+        self.set_one_in(slider_to_one_in(value))
 
     @Slot(object)
     def _on_line_moved(self, line) -> None:
-        if self._reference.size == 0:
-            return
-        self.set_percentile(percentile_of(self._reference, float(self.line.value()),
-                                          self._held_out))
+        value = float(self.line.value())
+        self.set_one_in(10.0 ** max(0.0, min(3.0, value)))
