@@ -255,7 +255,7 @@ def _finish(scored, catalog: Catalog, model_path: Path, encoder_id: str):
                             error=r.error if r.score is None else None,
                             findings=tuple(r.findings), hash=r.hash, learned=r.learned_score))
     detector, _info = load_model(model_path)
-    scored_ids = [r.file_id for r in rows if r.score is not None]
+    scored_ids = [r.file_id for r in rows if r.learned is not None]
     records, X = catalog.embedding_matrix(scored_ids, encoder_id)
     if not records:
         return rows, None, detector

@@ -1,9 +1,11 @@
-"""Signal-check settings: which checks flag, from what severity, kept in QSettings.
+"""Signal-check settings: which checks count as evidence, from what strength, kept in QSettings
+(with the flag budget, which the Scores tab sets).
 
-The dialog applies every change at once (the table re-derives reasons and flags from the findings
-it already has; nothing is rescanned), shows how many files of the library each check currently
-flags, and says which kinds this library's calibration treats as normal. The CLI's counterparts
-are ``--no-checks``, ``--disable-check KIND`` and ``--severity``.
+The dialog applies every change at once (the table re-judges the findings it already has;
+nothing is rescanned), shows how many files of the library have findings of each kind, and says
+which kinds are common in this library (a finding of such a kind is shown but is no evidence).
+The CLI's counterparts are ``--no-checks``, ``--disable-check KIND``, ``--severity`` and
+``--flag-one-in``.
 """
 
 from __future__ import annotations
@@ -24,34 +26,43 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..core.qc import CHECKS, DESCRIPTIONS, TITLES, QcCalibration
-from ..core.qc_stage import STORE_FROM, FlagPolicy
+from ..core.evidence import DEFAULT_BUDGET, FlagPolicy
+from ..core.evidence.policy import DEFAULT_MIN_SEVERITY, MAX_BUDGET, MIN_BUDGET
+from ..core.qc import CHECKS, DESCRIPTIONS, TITLES
+from ..core.qc_stage import STORE_FROM
 
-# (label, minimum severity): "low" shows everything the scan stored.
+# (label, minimum severity): "low" counts everything the scan stored.
 SEVERITIES: tuple[tuple[str, float], ...] = (
-    ("Low — every finding", STORE_FROM), ("Medium (default)", 0.5), ("High only", 0.8))
-KEY_ENABLED, KEY_SEVERITY, KEY_DISABLED = "checks/enabled", "checks/severity", "checks/disabled"
+    ("Low — every finding (default)", STORE_FROM), ("Medium", 0.5), ("High only", 0.8))
+KEY_ENABLED, KEY_SEVERITY, KEY_DISABLED = "checks/enabled", "checks/strength", "checks/disabled"
+KEY_BUDGET = "flags/budget"
 
 
-def load_policy(settings: QSettings, calibration: QcCalibration | None = None) -> FlagPolicy:
-    """The user's check policy from ``settings`` (unknown kinds from older versions dropped)."""
-    enabled = str(settings.value(KEY_ENABLED, "true")).lower() not in ("false", "0")
+def _number(settings: QSettings, key: str, default: float) -> float:
     try:
-        severity = float(settings.value(KEY_SEVERITY, 0.5))
+        return float(settings.value(key, default))
     except (TypeError, ValueError):
-        severity = 0.5
+        return default
+
+
+def load_policy(settings: QSettings, library=None) -> FlagPolicy:
+    """The user's flag policy from ``settings`` (unknown kinds from older versions dropped)."""
+    enabled = str(settings.value(KEY_ENABLED, "true")).lower() not in ("false", "0")
+    severity = _number(settings, KEY_SEVERITY, DEFAULT_MIN_SEVERITY)
+    budget = min(MAX_BUDGET, max(MIN_BUDGET, _number(settings, KEY_BUDGET, DEFAULT_BUDGET)))
     disabled = settings.value(KEY_DISABLED, []) or []
     if isinstance(disabled, str):
         disabled = [disabled]
-    return FlagPolicy(min_severity=min(1.0, max(0.0, severity)),
+    return FlagPolicy(budget=budget, min_severity=min(1.0, max(0.0, severity)),
                       disabled=frozenset(k for k in disabled if k in CHECKS),
-                      calibration=calibration, use_checks=enabled)
+                      calibration=library, use_checks=enabled)
 
 
 def save_policy(settings: QSettings, policy: FlagPolicy) -> None:
     settings.setValue(KEY_ENABLED, bool(policy.use_checks))
     settings.setValue(KEY_SEVERITY, float(policy.min_severity))
     settings.setValue(KEY_DISABLED, sorted(policy.disabled))
+    settings.setValue(KEY_BUDGET, float(policy.budget))
 
 
 class ChecksDialog(QDialog):
@@ -68,33 +79,35 @@ class ChecksDialog(QDialog):
         self.setWindowTitle("Signal checks")
         self.setMinimumWidth(640)
         self._calibration = policy.calibration
+        self._budget = policy.budget
         self._counts_fn = counts_fn
+        self.notes: dict[str, QLabel] = {}
 
-        self.enabled = QCheckBox("Flag files with signal-check findings")
-        self.enabled.setToolTip("Off: only the learned score flags; findings are still listed")
+        self.enabled = QCheckBox("Signal-check findings count as evidence")
+        self.enabled.setToolTip("Off: only the learned score decides; findings are still listed")
         self.severity = QComboBox()
         for label, value in SEVERITIES:
             self.severity.addItem(label, value)
-        self.severity.setToolTip("A finding flags its file from this severity up")
+        self.severity.setToolTip("Weaker findings are no evidence at all; stronger ones count "
+                                 "by how unusual they are for your library")
         form = QFormLayout()
         form.addRow(self.enabled)
-        form.addRow("Flag from severity", self.severity)
+        form.addRow("Count findings from", self.severity)
 
         box = QGroupBox("Checks")
         grid = QGridLayout(box)
         self.boxes: dict[str, QCheckBox] = {}
         self.count_labels: dict[str, QLabel] = {}
-        normal = calibration_normal(self._calibration)
+        normal = common_kinds(self._calibration)
         for row, kind in enumerate(CHECKS):
             check = QCheckBox(TITLES[kind])
             check.setToolTip(DESCRIPTIONS[kind])
             count = QLabel("")
             count.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            note = QLabel("normal in this library" if kind in normal else "")
+            note = QLabel("common in your library" if kind in normal else "")
             note.setObjectName("calibrationNote")
             note.setToolTip("This kind fires on most of the library the model was trained on, so "
-                            "it is treated as the library's style: only findings stronger than "
-                            "the library's own flag")
+                            "it is the library's style: such findings are shown, not counted")
             about = QLabel(DESCRIPTIONS[kind])
             about.setObjectName("checkDescription")
             about.setWordWrap(True)
@@ -102,7 +115,7 @@ class ChecksDialog(QDialog):
             grid.addWidget(about, row, 1)
             grid.addWidget(note, row, 2)
             grid.addWidget(count, row, 3)
-            self.boxes[kind], self.count_labels[kind] = check, count
+            self.boxes[kind], self.count_labels[kind], self.notes[kind] = check, count, note
         grid.setColumnStretch(1, 1)
 
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close
@@ -124,8 +137,9 @@ class ChecksDialog(QDialog):
 
     def policy(self) -> FlagPolicy:
         disabled = frozenset(k for k, b in self.boxes.items() if not b.isChecked())
-        return FlagPolicy(min_severity=float(self.severity.currentData()), disabled=disabled,
-                          calibration=self._calibration, use_checks=self.enabled.isChecked())
+        return FlagPolicy(budget=self._budget, min_severity=float(self.severity.currentData()),
+                          disabled=disabled, calibration=self._calibration,
+                          use_checks=self.enabled.isChecked())
 
     def set_policy(self, policy: FlagPolicy) -> None:
         """Show ``policy`` without emitting ``policyChanged``."""
@@ -134,6 +148,8 @@ class ChecksDialog(QDialog):
             w.blockSignals(True)
         try:
             self._calibration = policy.calibration
+            self._budget = policy.budget
+            self._refresh_notes()
             self.enabled.setChecked(policy.use_checks)
             values = [v for _, v in SEVERITIES]
             nearest = min(range(len(values)), key=lambda i: abs(values[i] - policy.min_severity))
@@ -147,7 +163,7 @@ class ChecksDialog(QDialog):
 
     @Slot()
     def restore_defaults(self) -> None:
-        self.set_policy(FlagPolicy(calibration=self._calibration))
+        self.set_policy(FlagPolicy(budget=self._budget, calibration=self._calibration))
         self._changed()
 
     @Slot()
@@ -162,6 +178,11 @@ class ChecksDialog(QDialog):
             check.setEnabled(on)
         self.refresh_counts()
 
+    def _refresh_notes(self) -> None:
+        normal = common_kinds(self._calibration)
+        for kind, note in self.notes.items():
+            note.setText("common in your library" if kind in normal else "")
+
     def refresh_counts(self) -> None:
         """Files per kind at the chosen severity (counted also for switched-off checks)."""
         everything = replace(self.policy(), disabled=frozenset(), use_checks=True)
@@ -172,5 +193,6 @@ class ChecksDialog(QDialog):
             label.setEnabled(self.boxes[kind].isChecked() and self.enabled.isChecked())
 
 
-def calibration_normal(calibration: QcCalibration | None) -> frozenset[str]:
-    return calibration.normal if calibration is not None else frozenset()
+def common_kinds(library) -> frozenset[str]:
+    """Kinds that fire on most of the model's library (none without a library)."""
+    return library.common_kinds() if library is not None else frozenset()

@@ -20,7 +20,6 @@ from ..core.progress import Progress
 from . import window_actions, window_findings, window_layout, window_state
 from .analysis import AnalysisResult, analyse, listed_rows
 from .models.loop_table import COLUMN_INDEX, FileIdRole, RowRole
-from .views.histogram import DEFAULT_PERCENTILE
 from .watch_panel import Take
 from .workers import JobRunner, start_job, wait_for_jobs
 
@@ -129,7 +128,7 @@ class MainWindow(QMainWindow):
         if p.stage == "listed" and "paths" in p.extra:
             self._set_rows(listed_rows(p.extra["paths"]))
         elif p.stage in ("cached", "checked", "scanned") and "rows" in p.extra:
-            window_findings.set_calibration(self, p.extra.get("calibration"))
+            window_findings.set_library(self, p.extra.get("library"))
             self._set_rows(p.extra["rows"])
         elif p.stage == "encoder" and p.extra.get("encoder_id"):
             self._set_encoder_status(p.extra["encoder_id"], p.extra.get("notices", []))
@@ -169,8 +168,10 @@ class MainWindow(QMainWindow):
     def _set_rows(self, rows) -> None:
         current = self.current_row()
         self.model.set_rows(rows)
+        self._update_histogram()
         # The QC "Reasons" column only shows once some file has findings.
-        self.table.setColumnHidden(COLUMN_INDEX["reasons"], not any(r.findings for r in rows))
+        self.table.setColumnHidden(COLUMN_INDEX["reasons"],
+                                   not any(r.findings or r.reasons for r in self.model.rows))
         self._update_counts()
         if current is not None:
             self._reselect_path(current.path)
@@ -178,19 +179,16 @@ class MainWindow(QMainWindow):
 
     def _show_result(self, result: AnalysisResult) -> None:
         self.result = result
-        window_findings.set_calibration(self, result.calibration)
+        window_findings.set_library(self, result.library)
         self._set_rows(result.rows)
-        percentile = float(self.settings.value("sensitivity", DEFAULT_PERCENTILE))
-        scores = np.array([r.score for r in result.rows if r.score is not None], dtype=float)
-        self.histogram.set_scores(scores, reference=result.reference_scores, percentile=percentile,
-                                  held_out=result.reference_held_out)
-        if scores.size and np.isfinite(self.histogram.threshold):
-            self.model.apply_threshold(self.histogram.threshold)
-            self.proxy.refilter()
         if result.encoder_id:
             self._set_encoder_status(result.encoder_id, result.notices)
         self._update_map()
         self._update_counts()
+
+    def _update_histogram(self) -> None:
+        evidence = np.array([r.score for r in self.model.rows if r.score is not None], float)
+        self.histogram.set_evidence(evidence, self.model.flagged_count())
 
     @Slot()
     def _update_map(self, *args) -> None:
@@ -209,20 +207,15 @@ class MainWindow(QMainWindow):
         flagged = np.array([bool(r and r.flagged and not r.fine) for r in rows])
         title = ("Model latent space (PCA)" if space == "latent" else "Raw embedding space (PCA)")
         names = {r.file_id: r.name for r in rows if r}
-        self.scatter.set_points(xy, scores, flagged, data.ids, self.histogram.threshold
-                                if np.isfinite(self.histogram.threshold) else self.result.threshold,
+        self.scatter.set_points(xy, scores, flagged, data.ids, self.model.judge.threshold,
                                 explained_variance=var, title=title,
                                 name_of=lambda fid: names.get(fid, str(fid)))
         current = self.current_row()
         self.scatter.select(current.file_id if current else None)
 
-    @Slot(float, float)
-    def _on_threshold_changed(self, percentile: float, value: float) -> None:
-        self.settings.setValue("sensitivity", percentile)
-        self.model.apply_threshold(value)
-        self.proxy.refilter()
-        self._update_map()
-        self._update_counts()
+    @Slot(float)
+    def _on_budget_changed(self, budget: float) -> None:
+        window_findings.set_budget(self, budget)
 
     def _set_encoder_status(self, encoder_id: str, notices: list[str]) -> None:
         text = f"Encoder: {encoder_id}"
@@ -246,23 +239,14 @@ class MainWindow(QMainWindow):
         if shown != total:
             text = f"{shown:,} shown · " + text
         self.counts.setText(text)
+        self.histogram.set_flagged_count(flagged)
 
     # --- watch folders ----------------------------------------------------------------------
-    def _current_threshold(self) -> float | None:
-        value = self.histogram.threshold
-        return float(value) if np.isfinite(value) else None
-
     @Slot(object)
     def _on_take_scored(self, take: Take) -> None:
         window_findings.take_scored(self, take.path, take.findings)
         if take.flagged:
-            if take.score is None:
-                why = "no learned score"
-            else:
-                side = "above" if take.score > take.threshold else "below"
-                why = f"score {take.score:.4g} is {side} the threshold {take.threshold:.4g}"
-            if take.reasons:
-                why += f"; signal checks: {take.reasons}"
+            why = take.reasons or "unusual for your library"
             self.notifier.notify("Flagged take", f"{Path(take.path).name}: {why}")
 
     @Slot(str)

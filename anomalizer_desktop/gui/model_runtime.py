@@ -1,4 +1,4 @@
-"""The personal model ready to use outside the library job: detector, encoder, QC calibration.
+"""The personal model ready to use outside the library job: detector, encoder, its judge.
 
 The watcher (scoring new takes) and the localisation strip both need the model and the encoder
 it was trained with. :class:`ModelRuntime` loads them once, on first use in a worker thread, and
@@ -18,7 +18,7 @@ class LoadedModel:
     detector: Any
     info: Any  # core ModelInfo
     encoder: Any  # core Encoder
-    calibration: Any  # core QcCalibration or None
+    judge: Any  # core evidence Judge: the model's library evidence, default policy
 
 
 class ModelRuntime:
@@ -43,6 +43,9 @@ class ModelRuntime:
 
                 detector, info = load_model(self.model_path)
                 encoder = encoder_for_id(info.encoder_id)
-                self._loaded = LoadedModel(detector, info, encoder, jobs.model_calibration(info))
+                # no catalog here (worker thread): a model from an earlier version is
+                # recalibrated on its held-out scores alone
+                self._loaded = LoadedModel(detector, info, encoder,
+                                           jobs.model_judge(detector, info))
                 self._mtime = mtime
             return self._loaded

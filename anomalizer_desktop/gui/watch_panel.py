@@ -29,9 +29,8 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.errors import AnomalizerError
-from ..core.qc_stage import FlagPolicy
+from ..core.evidence import FlagPolicy
 from .model_runtime import ModelRuntime
-from .models.loop_row import reasons_text
 from .workers import JobRunner, call_job, start_job
 
 log = logging.getLogger(__name__)
@@ -41,12 +40,13 @@ MAX_TAKES = 200
 @dataclass(frozen=True)
 class Take:
     path: str
-    score: float | None
-    threshold: float
-    flagged: bool | None  # above the threshold, or a signal-check reason
+    score: float | None  # calibrated evidence against the model's library
+    threshold: float  # the evidence a flag needs
+    flagged: bool | None  # the one flag (the table's rule)
     error: str | None
-    reasons: str = ""  # signal-check findings, most severe first
+    reasons: str = ""  # the evidence in words, strongest first
     findings: tuple = ()  # every signal-check finding (core Finding), before the user's settings
+    learned: float | None = None  # the model's own score
 
 
 class _Scorer:
@@ -60,17 +60,16 @@ class _Scorer:
         """The user's check settings (read in the GUI thread, before the job starts)."""
         return self._policy_fn() if self._policy_fn is not None else FlagPolicy()
 
-    def score(self, path: str, threshold: float | None, policy: FlagPolicy) -> Take:
+    def score(self, path: str, policy: FlagPolicy) -> Take:
         from ..core import jobs
 
         loaded = self.runtime.get()
         if loaded is None:
             return Take(path, None, float("nan"), None, "no model yet: analyse a library first")
-        thr = float(threshold) if threshold is not None else float(loaded.info.threshold)
-        policy = replace(policy, calibration=loaded.calibration)  # the library's, as the table
-        scored = jobs.score_file(Path(path), loaded.encoder, loaded.detector, thr, policy=policy)
-        return Take(path, scored.score, thr, scored.flagged, scored.error,
-                    reasons_text(scored.reasons), tuple(scored.findings))
+        judge = loaded.judge.with_policy(replace(policy, calibration=loaded.judge.library))
+        scored = jobs.score_file(Path(path), loaded.encoder, loaded.detector, judge)
+        return Take(path, scored.score, judge.threshold, scored.flagged, scored.error,
+                    "; ".join(scored.words), tuple(scored.findings), scored.learned_score)
 
 
 class WatchController(QObject):
@@ -80,12 +79,11 @@ class WatchController(QObject):
     watchError = Signal(str, str)
     takeScored = Signal(object)
 
-    def __init__(self, runtime: ModelRuntime, threshold_fn, parent: QObject | None = None,
+    def __init__(self, runtime: ModelRuntime, parent: QObject | None = None,
                  policy_fn: Callable[[], FlagPolicy] | None = None) -> None:
         super().__init__(parent)
         from ..core.watch.watcher import FolderWatcher
 
-        self._threshold_fn = threshold_fn
         self._scorer = _Scorer(runtime, policy_fn)
         self._queue: deque[str] = deque()
         self._busy: JobRunner | None = None
@@ -125,7 +123,7 @@ class WatchController(QObject):
             return
         path = self._queue.popleft()
         policy = self._scorer.user_policy()
-        runner = JobRunner(call_job(self._scorer.score, path, self._threshold_fn(), policy),
+        runner = JobRunner(call_job(self._scorer.score, path, policy),
                            name="take")
         runner.succeeded.connect(self._on_scored)
         runner.failed.connect(self._on_failed)
@@ -227,17 +225,16 @@ class NewTakesPanel(QWidget):
         if take.error:
             text, colour = f"{name} — {take.error}", QColor("#8b949e")
         elif take.flagged:
-            above = take.score is not None and take.score > take.threshold
-            why = [f"score {take.score:.4g} (above {take.threshold:.4g})" if above
-                   else f"score {take.score:.4g}"]
-            if take.reasons:
-                why.append(take.reasons)
-            text, colour = f"⚑ {name} — {'; '.join(why)}", QColor("#ff6b5a")
+            text, colour = f"⚑ {name} — {take.reasons or 'unusual for your library'}", \
+                QColor("#ff6b5a")
         else:
-            text, colour = f"{name} — score {take.score:.4g}", None
+            text, colour = f"{name} — typical for your library", None
         item = QListWidgetItem(text)
         item.setData(Qt.ItemDataRole.UserRole, take)
-        item.setToolTip(take.path)
+        tip = [take.path, take.error or take.reasons or "typical for your library"]
+        if take.learned is not None:
+            tip.append(f"learned score {take.learned:.4g}")
+        item.setToolTip("\n".join(tip))
         if colour is not None:
             item.setForeground(QBrush(colour))
         self.takes.insertItem(0, item)

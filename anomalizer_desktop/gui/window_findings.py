@@ -1,9 +1,9 @@
 """Explainable flags in the main window: findings on the waveform, the localisation strip,
 the finding-kind filter and the signal-check settings.
 
-The table rows carry every stored finding; the window's check policy (the user's settings plus
-the library's calibration saved with the model) decides which show and flag. Changing a setting
-re-derives the rows at once, like the sensitivity slider; nothing is rescanned.
+The table rows carry every stored finding and the learned score; the window's policy (the user's
+settings: flag budget, checks, strength) with the library's evidence saved with the model judges
+them. Changing a setting re-judges the rows at once; nothing is rescanned.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QComboBox
 
 from ..core.qc import TITLES, Finding
-from ..core.qc_stage import FlagPolicy
+from ..core.evidence import FlagPolicy
 from .check_settings import ChecksDialog, load_policy, save_policy
 from .models.loop_filter import ANY_KIND
 from .views.findings_bar import finding_regions
@@ -29,8 +29,9 @@ MAX_TAKE_FINDINGS = 1000
 
 def install(w: MainWindow) -> None:
     """Policy state, signal wiring and the initial policy of the table (after ``build``)."""
-    w.calibration = None
+    w.library = None
     w.user_policy = load_policy(w.settings)
+    w.histogram.set_one_in(1.0 / w.user_policy.budget, emit=False)
     w.take_findings = {}  # path -> findings of watched takes that are not in the table
     w.checks_dialog = None
     w.model.set_policy(current_policy(w))
@@ -43,21 +44,30 @@ def install(w: MainWindow) -> None:
 
 
 def current_policy(w: MainWindow) -> FlagPolicy:
-    """The user's settings with the library's calibration."""
-    return replace(w.user_policy, calibration=w.calibration)
+    """The user's settings with the library's evidence."""
+    return replace(w.user_policy, calibration=w.library)
 
 
 def set_user_policy(w: MainWindow, policy: FlagPolicy) -> None:
-    """Apply new check settings (from the dialog): save them, re-flag the table, redraw."""
-    w.user_policy = replace(policy, calibration=None)
+    """Apply new check settings (from the dialog): save them, re-flag the table, redraw. The
+    dialog does not own the budget: the one of the Scores tab is kept."""
+    w.user_policy = replace(policy, calibration=None, budget=w.user_policy.budget)
     save_policy(w.settings, w.user_policy)
     _apply(w)
 
 
-def set_calibration(w: MainWindow, calibration) -> None:
-    """The library's calibration (from the model) changed or became known."""
-    if calibration != w.calibration:
-        w.calibration = calibration
+def set_budget(w: MainWindow, budget: float) -> None:
+    """The sensitivity ("flag about 1 in N normal loops") changed: re-flag from the evidence."""
+    if budget != w.user_policy.budget:
+        w.user_policy = replace(w.user_policy, budget=budget)
+        save_policy(w.settings, w.user_policy)
+        _apply(w)
+
+
+def set_library(w: MainWindow, library) -> None:
+    """The library's evidence (from the model) changed or became known."""
+    if library is not w.library:
+        w.library = library
         w.model.set_policy(current_policy(w))
         if w.checks_dialog is not None:
             w.checks_dialog.set_policy(current_policy(w))
@@ -67,6 +77,7 @@ def _apply(w: MainWindow) -> None:
     w.model.set_policy(current_policy(w))
     w.proxy.refilter()
     rows_changed(w)
+    w._update_histogram()  # noqa: SLF001
     w._update_map()  # noqa: SLF001
     w._update_counts()  # noqa: SLF001
 

@@ -64,8 +64,9 @@ def build(w: MainWindow, player) -> None:
     vh.setDefaultSectionSize(22)
     vh.hide()
     hh = w.table.horizontalHeader()
-    hh.setSectionResizeMode(COLUMN_INDEX["name"], QHeaderView.ResizeMode.Stretch)
-    for key, width in (("flag", 52), ("score", 80), ("folder", 140), ("duration", 70)):
+    hh.setSectionResizeMode(COLUMN_INDEX["reasons"], QHeaderView.ResizeMode.Stretch)
+    for key, width in (("flag", 52), ("score", 86), ("learned", 70), ("name", 220),
+                       ("folder", 140), ("duration", 70)):
         w.table.setColumnWidth(COLUMN_INDEX[key], width)
     w.table.sortByColumn(COLUMN_INDEX["score"], Qt.SortOrder.DescendingOrder)
     w.table.selectionModel().currentRowChanged.connect(w._on_current_row)
@@ -127,7 +128,7 @@ def build(w: MainWindow, player) -> None:
     w.scatter.pointClicked.connect(w.select_file)
     w.scatter.spaceChanged.connect(w._update_map)
     w.histogram = ScoreHistogramView()
-    w.histogram.thresholdChanged.connect(w._on_threshold_changed)
+    w.histogram.budgetChanged.connect(w._on_budget_changed)
     w.tabs = QTabWidget()
     w.tabs.addTab(w.scatter, "Map")
     w.tabs.addTab(w.histogram, "Scores")
@@ -147,7 +148,7 @@ def build(w: MainWindow, player) -> None:
     w.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
     w.library_dock = dock
 
-    w.watch = WatchController(w.runtime, w._current_threshold, w,
+    w.watch = WatchController(w.runtime, w,
                               policy_fn=lambda: window_findings.current_policy(w))
     w.takes_panel = NewTakesPanel(w.watch)
     w.takes_panel.takeActivated.connect(w._on_take_activated)

@@ -1,89 +1,88 @@
-"""Score histogram + sensitivity: threshold = percentile of the reference, live re-flagging."""
+"""Scores tab: the library's evidence, the flag line at the budget and the "1 in N" control,
+which re-flags the table from the evidence it has."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from anomalizer_desktop.core.detect.base import quantile_threshold
+from anomalizer_desktop.core.evidence import FlagPolicy, LibraryEvidence
 from anomalizer_desktop.gui.models.loop_table import LoopRow, LoopTableModel
 from anomalizer_desktop.gui.views.histogram import (
     ScoreHistogramView,
-    percentile_of,
-    threshold_at,
+    one_in_to_slider,
+    slider_to_one_in,
 )
 
 
-def test_threshold_and_percentile_are_inverse():
-    ref = np.arange(1, 100, dtype=float)  # 99 scores at the Weibull positions k / 100
-    assert threshold_at(ref, 95) == pytest.approx(95.0)
-    assert percentile_of(ref, 90.0) == pytest.approx(90.0)
-    assert np.isnan(threshold_at(np.array([np.nan]), 95))
+def test_slider_is_logarithmic_in_n_and_round_trips():
+    for n in (2, 20, 100, 1000):
+        assert slider_to_one_in(one_in_to_slider(n)) == pytest.approx(n, rel=0.02)
+    assert one_in_to_slider(20) < one_in_to_slider(100) < one_in_to_slider(1000)
 
 
 def make(qtbot):
     view = ScoreHistogramView()
     qtbot.addWidget(view)
     rng = np.random.default_rng(0)
-    reference = rng.normal(1.0, 0.2, 500)  # "training" scores
-    scores = np.concatenate([rng.normal(1.0, 0.2, 300), [3.0, 4.0, 5.0, np.nan]])
-    view.set_scores(scores, reference=reference, percentile=95.0)
-    return view, scores, reference
+    evidence = np.concatenate([rng.exponential(0.43, 300), [2.5, 4.0, 6.0, np.nan]])
+    view.set_evidence(evidence)
+    return view, evidence
 
 
-def test_histogram_data_and_threshold_line(qtbot):
-    view, scores, reference = make(qtbot)
+def test_histogram_data_and_flag_line(qtbot):
+    view, evidence = make(qtbot)
     x, y = view.histogram_data()
     assert len(x) == len(y) + 1  # step mode: edges and counts
-    assert y.sum() == np.isfinite(scores).sum()
-    assert view.threshold == pytest.approx(quantile_threshold(reference, 95))
+    assert y.sum() == np.isfinite(evidence).sum()
+    assert view.one_in == 20 and view.threshold == pytest.approx(np.log10(20))
     assert view.line.value() == pytest.approx(view.threshold)
-    assert view.isEnabled()
-    assert "flagged" in view.summary.text()
+    assert "1 in 20 normal loops" in view.summary.text()
+    view.set_flagged_count(7)  # the table's count is the one shown
+    assert view.summary.text().startswith("7 of 303 files flagged")
 
 
-def test_spin_and_slider_emit_threshold(qtbot):
-    view, _, reference = make(qtbot)
-    with qtbot.waitSignal(view.thresholdChanged, timeout=1000) as blocker:
-        view.spin.setValue(80.0)
-    p, value = blocker.args
-    assert p == pytest.approx(80.0)
-    assert value == pytest.approx(quantile_threshold(reference, 80))
-    with qtbot.waitSignal(view.thresholdChanged, timeout=1000) as blocker:
-        view.slider.setValue(990)
-    assert blocker.args[0] == pytest.approx(99.0)
-    assert view.spin.value() == pytest.approx(99.0)
-
-
-def test_dragging_the_line_sets_the_percentile(qtbot):
-    view, _, reference = make(qtbot)
-    target = float(quantile_threshold(reference, 70))
-    with qtbot.waitSignal(view.thresholdChanged, timeout=1000) as blocker:
-        view.line.setValue(target)
+def test_spin_slider_and_line_emit_the_budget(qtbot):
+    view, _ = make(qtbot)
+    with qtbot.waitSignal(view.budgetChanged, timeout=1000) as blocker:
+        view.spin.setValue(100)
+    assert blocker.args[0] == pytest.approx(0.01)
+    with qtbot.waitSignal(view.budgetChanged, timeout=1000) as blocker:
+        view.slider.setValue(one_in_to_slider(500))
+    assert 1 / blocker.args[0] == pytest.approx(500, rel=0.02)
+    with qtbot.waitSignal(view.budgetChanged, timeout=1000) as blocker:
+        view.line.setValue(2.0)
         view.line.sigPositionChangeFinished.emit(view.line)
-    assert blocker.args[0] == pytest.approx(70.0, abs=0.5)
-    assert view.spin.value() == pytest.approx(blocker.args[0], abs=0.05)
+    assert blocker.args[0] == pytest.approx(0.01) and view.spin.value() == 100
 
 
-def test_sensitivity_change_reflags_rows(qtbot):
-    view, scores, _ = make(qtbot)
+def test_budget_change_reflags_rows_from_their_evidence(qtbot):
+    view, _ = make(qtbot)
+    rng = np.random.default_rng(1)
+    library = LibraryEvidence.from_files([f"{i:032x}" for i in range(300)],
+                                         np.exp(rng.normal(size=300) * 0.3), [[]] * 300)
     model = LoopTableModel()
-    rows = [LoopRow(i, f"/l/{i}.wav", f"{i}.wav", "l", score=float(s) if np.isfinite(s) else None)
-            for i, s in enumerate(scores)]
-    model.set_rows(rows)
-    model.apply_threshold(view.threshold)
+    learned = np.exp(rng.normal(size=400) * 0.3)
+    learned[:5] *= 4.0  # clearly odd
+    model.set_rows([LoopRow(i, f"/l/{i}.wav", f"{i}.wav", "l", learned=float(v))
+                    for i, v in enumerate(learned)])
+    policy = FlagPolicy(calibration=library)
+    model.set_policy(policy)
     before = model.flagged_count()
-    view.thresholdChanged.connect(lambda p, v: model.apply_threshold(v))
-    with qtbot.waitSignal(view.thresholdChanged, timeout=1000):
-        view.set_percentile(60.0)
+    view.budgetChanged.connect(lambda b: model.set_policy(replace(policy, budget=b)))
+    with qtbot.waitSignal(view.budgetChanged, timeout=1000):
+        view.set_one_in(4)
     after = model.flagged_count()
-    assert after > before >= 3
-    assert after == int(np.sum(np.nan_to_num(scores, nan=-np.inf) > view.threshold))
+    assert after > before >= 5
+    evidence = np.array([r.score for r in model.rows])
+    assert after == int(np.sum(evidence >= view.threshold))
 
 
-def test_empty_scores_disable_control(qtbot):
+def test_no_evidence_shows_a_placeholder(qtbot):
     view = ScoreHistogramView()
     qtbot.addWidget(view)
-    view.set_scores(np.array([]))
-    assert not view.isEnabled()
-    assert view.summary.text() == "No scores yet"
+    view.set_evidence(np.array([]))
+    assert view.plot.isHidden() and not view.placeholder.isHidden()
+    assert view.summary.text() == ""

@@ -8,8 +8,12 @@ import pytest
 from PySide6.QtCore import QPersistentModelIndex, QPoint, Qt
 from PySide6.QtWidgets import QTableView
 
+from dataclasses import replace
+
+import numpy as np
+
+from anomalizer_desktop.core.evidence import FlagPolicy, LibraryEvidence
 from anomalizer_desktop.core.qc import Finding
-from anomalizer_desktop.core.qc_stage import FlagPolicy
 from anomalizer_desktop.gui.models.loop_filter import ANY_KIND, LoopFilterProxy
 from anomalizer_desktop.gui.models.loop_table import (
     COLUMN_INDEX,
@@ -24,21 +28,26 @@ DESC = Qt.SortOrder.DescendingOrder
 ASC = Qt.SortOrder.AscendingOrder
 
 
+# A library of 200 loops whose learned scores spread like exp(N(0, 0.3)): 1.0 is typical, 3.0
+# and 7.5 are far out (flagged at the default budget), 0.5 is on the quiet side.
+LIBRARY = LibraryEvidence.from_files(
+    [f"{i:032x}" for i in range(200)],
+    np.exp(np.random.default_rng(0).normal(size=200) * 0.3), [[]] * 200)
+POLICY = FlagPolicy(calibration=LIBRARY)
+
+
 def make_rows() -> list[LoopRow]:
     spec = [
-        (1, "Kick Loop 01.wav", "drums", 0.5, False),
-        (2, "bass_groove.wav", "bass", 3.0, True),
-        (3, "Pad Wash.flac", "synth/pads", None, None),  # not scored yet
-        (4, "broken.wav", "drums", None, None),
-        (5, "Bass Riff 2.aiff", "bass", 1.2, False),
-        (6, "glitch.wav", "fx", 7.5, True),
+        (1, "Kick Loop 01.wav", "drums", 0.5),
+        (2, "bass_groove.wav", "bass", 3.0),
+        (3, "Pad Wash.flac", "synth/pads", None),  # not scored yet
+        (4, "broken.wav", "drums", None),
+        (5, "Bass Riff 2.aiff", "bass", 1.0),
+        (6, "glitch.wav", "fx", 7.5),
     ]
-    rows = []
-    for fid, name, folder, score, flagged in spec:
-        rows.append(LoopRow(fid, f"/lib/{folder}/{name}", name, folder, duration_s=4.0 + fid,
-                            score=score, threshold=2.0 if score is not None else None,
-                            flagged=flagged, error="cannot decode" if fid == 4 else None))
-    return rows
+    return [LoopRow(fid, f"/lib/{folder}/{name}", name, folder, duration_s=4.0 + fid,
+                    learned=learned, error="cannot decode" if fid == 4 else None)
+            for fid, name, folder, learned in spec]
 
 
 @pytest.fixture
@@ -46,6 +55,7 @@ def models(qtbot):
     model = LoopTableModel()
     proxy = LoopFilterProxy()
     proxy.setSourceModel(model)
+    model.set_policy(POLICY)
     model.set_rows(make_rows())
     return model, proxy
 
@@ -90,8 +100,11 @@ def test_sort_keeps_selection(models, qtbot):
 def test_display_and_roles(models):
     model, _ = models
     r = model.row_for_id(6)
-    assert model.index(r, SCORE).data() == "7.5"
-    assert model.index(r, SCORE).data(SortRole) == 7.5
+    assert model.index(r, SCORE).data().startswith("1 in ")
+    assert model.index(model.row_for_id(2), SCORE).data().startswith("1 in ")
+    assert model.index(r, SCORE).data(SortRole) > model.judge.threshold
+    assert model.index(r, COLUMN_INDEX["learned"]).data() == "7.5"
+    assert model.index(model.row_for_id(5), SCORE).data() == "typical"
     assert model.index(r, COLUMN_INDEX["flag"]).data() == "flag"
     assert model.index(r, 0).data(Qt.ItemDataRole.BackgroundRole) is not None
     assert model.index(r, COLUMN_INDEX["duration"]).data() == "0:10.0"
@@ -134,27 +147,31 @@ def test_filter_survives_source_sort(models):
     assert ids(proxy) == [5, 2]
 
 
-def test_update_scores_emits_only_changed_rows(models, qtbot):
+def test_set_learned_emits_only_changed_rows(models, qtbot):
     model, _ = models
     seen = []
     model.dataChanged.connect(lambda a, b: seen.append((a.row(), b.row(), a.column(), b.column())))
-    n = model.update_scores({3: (2.5, 2.0, True), 1: (0.5, 2.0, False), 999: (1.0, 1.0, False)})
+    n = model.set_learned({3: 2.5, 1: 0.5, 999: 1.0})
     assert n == 1  # row 1 unchanged, 999 unknown
     r3 = model.row_for_id(3)
     assert seen == [(r3, r3, 0, model.columnCount() - 1)]
     assert model.rows[r3].flagged is True
 
 
-def test_apply_threshold_reflags_live(models):
+def test_budget_reflags_live_from_the_evidence(models):
     model, proxy = models
     proxy.set_flagged_only(True)
-    assert model.apply_threshold(1.0) == 4  # threshold changes on all 4 scored rows
+    model.set_learned({5: 1.25})  # a little unusual: flagged only by a loose budget
+    assert model.set_policy(replace(POLICY, budget=0.5)) >= 1  # more flags, no re-judging
     proxy.refilter()
-    assert sorted(ids(proxy)) == [2, 5, 6]
-    model.apply_threshold(5.0)
+    loose = set(ids(proxy))
+    assert loose == {2, 5, 6}
+    model.set_policy(replace(POLICY, budget=0.001))
     proxy.refilter()
-    assert ids(proxy) == [6]
-    assert model.flagged_count() == 1
+    assert 6 in ids(proxy) and set(ids(proxy)) <= {2, 6}
+    assert model.flagged_count() == len(ids(proxy))
+    evidence = {r.file_id: r.score for r in model.rows}
+    assert all(evidence[i] >= model.judge.threshold for i in ids(proxy))
 
 
 def test_set_rows_keeps_sort(models):
@@ -168,11 +185,10 @@ def _big_rows(n: int) -> list[LoopRow]:
     import numpy as np
 
     rng = np.random.default_rng(0)
-    scores = rng.gamma(2.0, 1.0, n)
+    scores = np.exp(rng.normal(size=n) * 0.35)
     return [
         LoopRow(i, f"/lib/pack{i % 97}/loop_{i:06d}.wav", f"loop_{i:06d}.wav", f"pack{i % 97}",
-                duration_s=4.0, score=float(scores[i]) if i % 10 else None, threshold=5.0,
-                flagged=bool(scores[i] > 5.0) if i % 10 else None)
+                duration_s=4.0, learned=float(scores[i]) if i % 10 else None)
         for i in range(n)
     ]
 
@@ -189,6 +205,7 @@ def test_100k_rows_load_sort_filter_times(qtbot):
     view.resize(900, 600)
     view.show()
 
+    model.set_policy(POLICY)
     t0 = time.perf_counter()
     model.set_rows(rows)
     proxy.sort(SCORE, DESC)
@@ -206,7 +223,7 @@ def test_100k_rows_load_sort_filter_times(qtbot):
     flagged_s = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    model.apply_threshold(4.0)
+    model.set_policy(replace(POLICY, budget=0.01))
     proxy.refilter()
     reflag_s = time.perf_counter() - t0
 
@@ -234,7 +251,7 @@ def test_repeated_sort_is_a_no_op_until_data_changes(models, qtbot):
     with qtbot.assertNotEmitted(model.layoutChanged):
         proxy.sort(SCORE, DESC)  # QTableView.sortByColumn asks twice; the second costs nothing
     # A score changes: the same sort request must re-sort.
-    model.update_scores({1: (9.0, 2.0, True)})
+    model.set_learned({1: 9.0})
     with qtbot.waitSignal(model.layoutChanged, timeout=1000):
         proxy.sort(SCORE, DESC)
     assert ids(proxy)[0] == 1
@@ -271,47 +288,48 @@ def test_first_click_on_score_header_sorts_most_anomalous_first(models, qtbot):
     assert ids(proxy)[:2] == [6, 2]
 
 
-def test_signal_check_reasons_keep_a_row_flagged_at_any_sensitivity(models):
+def test_a_strong_finding_new_to_the_library_flags_even_at_1_in_1000(models):
     model, proxy = models
-    # score 0.5: below every threshold used here
-    model.set_findings(1, [Finding("click", 0.9, 1.234, 1.234)])
-    model.apply_threshold(100.0)
-    assert model.rows[model.row_for_id(1)].flagged is True
-    assert model.rows[model.row_for_id(6)].flagged is False  # 7.5 < 100, no reasons
+    model.set_policy(replace(POLICY, budget=0.001))
+    model.set_findings(1, [Finding("click", 0.9, 1.234, 1.234)])  # learned 0.5: typical
+    row = model.rows[model.row_for_id(1)]
+    assert row.flagged is True and row.shown[0].kind == "click"
+    assert row.reasons.startswith("click at 1.234 s, stronger than every one of your 200 loops")
     tip = model.index(model.row_for_id(1), COLUMN_INDEX["flag"]).data(Qt.ItemDataRole.ToolTipRole)
-    assert "below the threshold" in tip and "click @ 1.234 s" in tip
+    assert "normal loops of this library look this unusual" in tip and "click at 1.234 s" in tip
 
 
-def test_flagged_by_checks_only_counts_rows_below_the_threshold(models):
+def test_flagged_by_checks_only_counts_rows_the_learned_score_would_not_flag(models):
     model, _ = models
     assert model.flagged_by_checks_only() == 0
     model.set_findings(1, [Finding("hum", 0.7, 0.0, 5.0, -20.0, "50 Hz")])
-    assert model.rows[model.row_for_id(1)].reasons == "hum 50 Hz -20 dB"
-    model.apply_threshold(2.0)
-    assert model.flagged_count() == 3  # 2 and 6 by score, 1 by its finding
+    assert model.rows[model.row_for_id(1)].reasons.startswith("hum 50 Hz -20 dB, stronger")
+    assert model.flagged_count() == 3  # 2 and 6 by the learned score, 1 by its finding
     assert model.flagged_by_checks_only() == 1
 
 
-def test_check_policy_rederives_reasons_and_flags_without_rescanning(models):
+def test_check_policy_rejudges_reasons_and_flags_without_rescanning(models):
     model, proxy = models
     click = Finding("click", 0.9, 1.234, 1.234)
     faint_hum = Finding("hum", 0.3, 0.0, 5.0, -40.0, "50 Hz")
+    medium = replace(POLICY, min_severity=0.5)
+    model.set_policy(medium)
     model.set_findings(1, [click, faint_hum])
     model.set_findings(5, [faint_hum])
     row1, row5 = model.rows[model.row_for_id(1)], model.rows[model.row_for_id(5)]
-    assert row1.flagged is True and row1.reasons == "click @ 1.234 s"  # hum below medium
+    assert row1.flagged is True and [f.kind for f in row1.shown] == ["click"]  # hum too faint
     assert row5.flagged is False and row5.reasons == ""
     assert model.kind_counts() == {"click": 1}
     assert model.kind_counts(FlagPolicy(min_severity=0.2)) == {"click": 1, "hum": 2}
 
-    assert model.set_policy(FlagPolicy(min_severity=0.2)) == 2
-    assert row5.flagged is True and row5.reasons == "hum 50 Hz -40 dB"
-    assert row1.reasons == "click @ 1.234 s; hum 50 Hz -40 dB"  # most severe first
-    model.set_policy(FlagPolicy(min_severity=0.2, disabled=frozenset({"click"})))
-    assert row1.flagged is True and row1.reasons == "hum 50 Hz -40 dB"
-    model.set_policy(FlagPolicy(use_checks=False))
+    assert model.set_policy(POLICY) >= 1  # low (default): a hum no library loop has counts
+    assert row5.flagged is True and row5.reasons.startswith("hum 50 Hz -40 dB")
+    assert [f.kind for f in row1.shown] == ["click", "hum"]  # strongest evidence first
+    model.set_policy(replace(POLICY, disabled=frozenset({"click"})))
+    assert row1.flagged is True and [f.kind for f in row1.shown] == ["hum"]
+    model.set_policy(replace(POLICY, use_checks=False))
     assert not row1.flagged and not row5.flagged and model.kind_counts() == {}
-    assert model.flagged_count() == 2  # 2 and 6, by their scores only
+    assert model.flagged_count() == 2  # 2 and 6, by the learned score only
 
 
 def test_filter_and_sort_by_finding_kind(models):

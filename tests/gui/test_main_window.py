@@ -112,13 +112,18 @@ def test_add_library_scores_sorts_and_auditions(qtbot, window, demo_root):
     assert w.table.currentIndex().data(FileIdRole) == clicked
     qtbot.waitUntil(lambda: player.kinds().count("play") > plays, timeout=10_000)
 
-    # Sensitivity: a lower percentile flags more rows, live.
+    # Sensitivity: a looser budget ("1 in 3") flags more rows, live; every count agrees.
     before = w.model.flagged_count()
-    with qtbot.waitSignal(w.histogram.thresholdChanged, timeout=2000):
-        w.histogram.set_percentile(60.0)
+    with qtbot.waitSignal(w.histogram.budgetChanged, timeout=2000):
+        w.histogram.set_one_in(2)
     assert w.model.flagged_count() > before
+    assert w.settings.value("flags/budget") == pytest.approx(0.5)
     w.flagged_only.setChecked(True)
     assert w.proxy.rowCount() == w.model.flagged_count()
+    n = w.model.flagged_count()
+    assert w.histogram.summary.text().startswith(f"{n:,} of 25 files flagged")
+    assert f"{n:,} flagged" in w.counts.text()
+    assert w.scatter.flagged_count() == n  # one story: table, counts, Scores tab and map
 
 
 @pytest.mark.slow

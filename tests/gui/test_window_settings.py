@@ -152,7 +152,7 @@ def test_take_flagged_by_a_signal_check_does_not_claim_a_high_score(make_window)
     text = w.takes_panel.takes.item(0).text()
     assert "above" not in text and "click @ 0.100 s" in text
     w._on_take_scored(w.takes_panel.take_at(0))  # noqa: SLF001 - the notification text
-    assert "below the threshold" in w.notifier.history[-1][1]
+    assert w.notifier.history[-1][1] == "take.wav: click @ 0.100 s"  # the evidence, no score
     assert "click @ 0.100 s" in w.notifier.history[-1][1]
 
 

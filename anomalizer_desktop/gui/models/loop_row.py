@@ -82,9 +82,11 @@ def format_evidence(row: LoopRow) -> str:
     """The sort value as a producer reads it: "1 in 2,000" (how rare among normal loops)."""
     if row.score is None or row.p is None or not math.isfinite(row.score):
         return ""
+    if row.floor:
+        return "defect"
     if row.p >= 0.5:
         return "typical"
-    return f"1 in {1.0 / max(row.p, 1e-9):,.0f}" if row.p >= 1e-6 else "defect"
+    return f"1 in {1.0 / row.p:,.0f}" if row.p >= 1e-6 else "1 in 1,000,000+"
 
 
 def _flag_text(row: LoopRow) -> str:

@@ -99,6 +99,7 @@ class ScatterMapView(QWidget):
 
         self._xy = np.zeros((0, 2))
         self._ids = np.zeros(0, dtype=np.int64)
+        self._n_flagged = 0
         self._scores = np.zeros(0)
         self._row_of: dict[int, int] = {}
         self._name_of: Callable[[int], str] | None = None
@@ -146,12 +147,12 @@ class ScatterMapView(QWidget):
                            for i, v in enumerate(explained_variance[:2]))
         self.plot.setLabel("bottom", labels[0])
         self.plot.setLabel("left", labels[1])
-        n_flagged = int(flagged.sum())
-        thr = f"{threshold:.4g}" if threshold is not None else "n/a"
+        n_flagged = self._n_flagged = int(flagged.sum())
         head = f"<b>{title}</b> — " if title else ""
         self.info.setText(
-            f"{head}{n:,} files · colour = anomaly score (warm = above threshold {thr}) · "
-            f"<span style='color:{FLAG_RING}'>ringed</span> = flagged ({n_flagged:,})"
+            f"{head}{n:,} files · colour = how unusual for this library (warm = rarer than the "
+            f"flag budget) · <span style='color:{FLAG_RING}'>ringed</span> = flagged "
+            f"({n_flagged:,})"
         )
         self.plot.enableAutoRange()
         if n:
@@ -180,6 +181,10 @@ class ScatterMapView(QWidget):
             self.select_item.setData(x=[], y=[])
         else:
             self.select_item.setData(x=[self._xy[i, 0]], y=[self._xy[i, 1]])
+
+    def flagged_count(self) -> int:
+        """Ringed (flagged) points: the table's flag."""
+        return self._n_flagged
 
     def point_count(self) -> int:
         return int(sum(len(item.data) for item in self._groups))
