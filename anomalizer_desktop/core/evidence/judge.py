@@ -81,11 +81,20 @@ class Judge:
         fine_arr = np.zeros(n, bool) if fine is None else np.asarray(fine, dtype=bool)
         a = cal.assess(scores, severity, member, counted, fine_arr)
         common = lib.common_kinds()
+        li = a.components.index(LEARNED)
         out = []
         for r in range(n):
-            nothing = not np.isfinite(scores[r]) and findings[r] is None
-            if nothing:
+            finite = bool(np.isfinite(scores[r]))
+            if not finite and findings[r] is None:
                 out.append(NOTHING)
+                continue
+            if not counted[r] and (not finite or a.pvalues[r, li] > SHOW_P):
+                # the usual row: nothing to explain (fast path, same verdict as _one)
+                lp = float(a.pvalues[r, li]) if finite else None
+                out.append(Judgement(
+                    float(a.evidence[r]), float(a.p[r]), bool(a.flagged[r]), lp,
+                    None if lp is None else bool(lp <= policy.budget and not fine_arr[r]),
+                    top=a.components[int(a.top[r])] if a.top[r] >= 0 else None))
                 continue
             out.append(self._one(r, a, scores[r], severity[r], int(member[r]), counted[r],
                                  bool(fine_arr[r]), common))
