@@ -113,19 +113,20 @@ def test_off_grid_hit_in_a_real_drum_loop(clean_loops, tmp_path_factory):
     assert found >= max(1, len(rendered) // 4)
 
 
-def test_calibration_on_a_distorted_library(clean_loops):
-    """A library where every loop is bounced into the rail: clipping becomes normal there,
-    while a click in a new take is still flagged."""
-    from anomalizer_desktop.core.qc import QcCalibration
+def test_a_distorted_library_makes_clipping_common_there(clean_loops):
+    """A library where every loop is bounced into the rail: clipping is common there (not
+    evidence), while a click in a new take is still flagged."""
+    from anomalizer_desktop.core.evidence import Judge, LibraryEvidence
 
     def hot(x: np.ndarray) -> np.ndarray:
         return np.clip(x * 3.0 / np.max(np.abs(x)), -1.0, 1.0)
 
-    library = [run_checks(hot(lp.samples), lp.sample_rate, QcConfig(min_severity=0.0))
+    library = [run_checks(hot(lp.samples), lp.sample_rate, QcConfig(min_severity=0.2))
                for lp in clean_loops[:16]]
-    calib = QcCalibration.fit(library)
-    assert "clipping" in calib.normal
+    evidence = LibraryEvidence.from_files([f"{i:032x}" for i in range(16)], np.ones(16), library)
+    assert "clipping" in evidence.common_kinds()
     take = hot(clean_loops[20].samples)
     take[int(0.777 * clean_loops[20].sample_rate)] += 0.8
-    shown = calib.apply(run_checks(take, clean_loops[20].sample_rate, QcConfig(min_severity=0.0)))
-    assert not [f for f in shown if f.kind == "clipping" and f.severity >= 0.5]
+    v = Judge(evidence).judge_one(None, 1.0, run_checks(take, clean_loops[20].sample_rate,
+                                                        QcConfig(min_severity=0.2)))
+    assert not [f for f in v.reasons if f.kind == "clipping"]

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from anomalizer_desktop.core.qc import CHECKS, QcCalibration, QcConfig, run_checks
+from anomalizer_desktop.core.qc import CHECKS, QcConfig, run_checks
 from tests.data import loops
 
 SR = 44_100
@@ -99,31 +99,22 @@ def test_all_checks_on_a_4s_stereo_loop_take_milliseconds(loop):
     assert best < 0.25     # ~30-45 ms here; generous for a loaded 2-core CI machine
 
 
-def test_calibration_treats_what_the_library_always_does_as_normal(loop):
+def test_what_the_library_always_does_is_common_there_and_a_click_still_flags(loop):
+    from anomalizer_desktop.core.evidence import Judge, LibraryEvidence
+
     def clipped(seed: int) -> np.ndarray:
         y = loops.synth_loop(("drums", "bass", "pad"), seed=seed, dither16=True).samples
         return np.clip(y * 3.0, -1.0, 1.0)      # a library bounced hot on purpose
 
-    library = [run_checks(clipped(s), SR, QcConfig(min_severity=0.0)) for s in range(12)]
-    calib = QcCalibration.fit(library)
-    assert "clipping" in calib.normal and "click" not in calib.normal
-    assert dict(calib.fire_rate)["clipping"] == 1.0
+    library = [run_checks(clipped(s), SR, QcConfig(min_severity=0.2)) for s in range(12)]
+    evidence = LibraryEvidence.from_files([f"{i:032x}" for i in range(12)],
+                                          np.ones(12), library)
+    assert "clipping" in evidence.common_kinds() and "click" not in evidence.common_kinds()
     new = clipped(20)
     new[int(1.2345 * SR)] -= 0.6                 # a click in a hot take
-    shown = calib.apply(run_checks(new, SR, QcConfig(min_severity=0.0)))
-    flagged = {f.kind for f in shown if f.severity >= 0.5}
-    assert "click" in flagged and "clipping" not in flagged
-    assert any("common in this library" in f.detail for f in shown if f.kind == "clipping")
-
-
-def test_calibration_needs_enough_files_and_round_trips(loop):
-    one = [run_checks(np.clip(loop * 3, -1, 1), SR)]
-    assert QcCalibration.fit(one).normal == frozenset()
-    calib = QcCalibration.fit(one * 12)
-    again = QcCalibration.from_json(calib.to_json())
-    assert again == calib
-    assert QcCalibration.from_dict(calib.to_dict()) == calib
-    assert QcCalibration().apply([]) == []
+    v = Judge(evidence).judge_one(None, 1.0, run_checks(new, SR, QcConfig(min_severity=0.2)))
+    assert v.flagged and {f.kind for f in v.reasons} == {"click"}
+    assert any("common in your library" in w for w in v.words)
 
 
 def test_core_qc_imports_no_qt_or_torch():

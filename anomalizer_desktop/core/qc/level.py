@@ -8,7 +8,8 @@ on the file's rail (its positive or negative peak), entered and left steeply (a 
 off flat), or runs too long for any natural peak (> 0.5 ms flat). A loud master whose peaks
 touch -0.1 dBFS through a limiter has no such runs; neither has saturation followed by tone
 filtering (deliberate distortion). A saturator driven so hard that its output is flat to the
-last bit *is* a clipper; a library made that way is what QcCalibration is for.
+last bit *is* a clipper; in a library made that way clipping is "common in your library"
+(``core.evidence``).
 
 DC offset: the steady part of each channel's mean (bass samples drift off-centre note by
 note; that drift is not counted). An interface offset shifts the whole waveform, its peaks

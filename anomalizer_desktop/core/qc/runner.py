@@ -1,8 +1,9 @@
-"""Run the signal checks on one file's audio, and adapt them to a library.
+"""Run the signal checks on one file's audio.
 
     findings = run_checks(decoded.samples, decoded.sample_rate)          # original rate!
-    calib = QcCalibration.fit([run_checks(...) for each training file])
-    shown = calib.apply(run_checks(new_audio, sr))
+
+How unusual a finding is for a library (and which kinds are common there) is
+:mod:`anomalizer_desktop.core.evidence`.
 
 Give the checks the audio as decoded from the file (float32, original sample rate, channels
 kept): a resampler smears a 1-sample click and its overshoot looks like clipping.
@@ -10,17 +11,16 @@ kept): a resampler smears a 1-sample click and its overshoot looks like clipping
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 import numpy as np
 
 from . import level, loop, stereo, tonal, transients
 from .context import Analysis
-from .findings import CHECKS, CHECKS_VERSION, Finding, sort_findings
+from .findings import CHECKS, Finding, sort_findings
 
 log = logging.getLogger(__name__)
 
@@ -107,73 +107,3 @@ def run_checks(samples: np.ndarray, sample_rate: int, config: QcConfig | None = 
                   1e3 * (time.perf_counter() - t0))
     return sort_findings(out)
 
-
-@dataclass(frozen=True)
-class QcCalibration:
-    """What is normal for one library: checks that fire on most of its training files.
-
-    A finding of such a kind is downgraded (severity halved, so below the default flag level)
-    unless it is stronger than that kind's ``ceiling`` (the 95th percentile of the per-file
-    maximum severity in the training library).
-    """
-
-    n_files: int = 0
-    fire_rate: tuple[tuple[str, float], ...] = ()
-    ceiling: tuple[tuple[str, float], ...] = ()
-    normal: frozenset[str] = field(default_factory=frozenset)
-    min_severity: float = DEFAULT_MIN_SEVERITY
-    checks_version: int = CHECKS_VERSION
-
-    @classmethod
-    def fit(cls, findings_per_file: Sequence[Sequence[Finding]],
-            min_severity: float = DEFAULT_MIN_SEVERITY, common_fraction: float = 0.5,
-            min_files: int = 10) -> QcCalibration:
-        """Learn from the findings of every training file (run with min_severity <= the
-        value given here). A kind is normal when at least ``common_fraction`` of the files
-        have it at ``min_severity`` or above; nothing is normal with fewer than
-        ``min_files`` files."""
-        n = len(findings_per_file)
-        rates, ceilings, normal = [], [], set()
-        for kind in CHECKS:
-            top = np.array([max((f.severity for f in fs if f.kind == kind), default=0.0)
-                            for fs in findings_per_file]) if n else np.zeros(0)
-            rate = float(np.mean(top >= min_severity)) if n else 0.0
-            rates.append((kind, round(rate, 4)))
-            ceilings.append((kind, round(float(np.percentile(top, 95)) if n else 0.0, 4)))
-            if n >= min_files and rate >= common_fraction:
-                normal.add(kind)
-        if normal:
-            log.info("QC calibration: normal in this library: %s", ", ".join(sorted(normal)))
-        return cls(n, tuple(sorted(rates)), tuple(sorted(ceilings)), frozenset(normal),
-                   float(min_severity))
-
-    def apply(self, findings: Sequence[Finding]) -> list[Finding]:
-        """Downgrade findings of kinds that are normal in this library."""
-        ceiling = dict(self.ceiling)
-        out = []
-        for f in findings:
-            if f.kind in self.normal and f.severity <= ceiling.get(f.kind, 1.0):
-                f = f.with_severity(f.severity * 0.5, "common in this library")
-            out.append(f)
-        return out
-
-    def to_dict(self) -> dict:
-        return {"n_files": self.n_files, "fire_rate": dict(self.fire_rate),
-                "ceiling": dict(self.ceiling), "normal": sorted(self.normal),
-                "min_severity": self.min_severity, "checks_version": self.checks_version}
-
-    @classmethod
-    def from_dict(cls, data: Mapping) -> QcCalibration:
-        return cls(int(data.get("n_files", 0)),
-                   tuple(sorted((str(k), float(v)) for k, v in dict(data.get("fire_rate", {})).items())),
-                   tuple(sorted((str(k), float(v)) for k, v in dict(data.get("ceiling", {})).items())),
-                   frozenset(str(k) for k in data.get("normal", ())),
-                   float(data.get("min_severity", DEFAULT_MIN_SEVERITY)),
-                   int(data.get("checks_version", CHECKS_VERSION)))
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> QcCalibration:
-        return cls.from_dict(json.loads(text))
