@@ -288,9 +288,9 @@ def test_first_click_on_score_header_sorts_most_anomalous_first(models, qtbot):
     assert ids(proxy)[:2] == [6, 2]
 
 
-def test_a_strong_finding_new_to_the_library_flags_even_at_1_in_1000(models):
+def test_a_strong_finding_new_to_the_library_flags_even_at_1_in_200(models):
     model, proxy = models
-    model.set_policy(replace(POLICY, budget=0.001))
+    model.set_policy(replace(POLICY, budget=0.005))
     model.set_findings(1, [Finding("click", 0.9, 1.234, 1.234)])  # learned 0.5: typical
     row = model.rows[model.row_for_id(1)]
     assert row.flagged is True and row.shown[0].kind == "click"
