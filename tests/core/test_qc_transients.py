@@ -75,6 +75,42 @@ def test_dropout_found_with_its_edges(pad, gain, ms):
     assert ("digital silence" in hits[0].detail) == (gain == 0.0)
 
 
+def test_a_rim_shot_over_a_bass_is_music_but_a_click_on_the_bass_is_not():
+    # A rim-like hit (a ringing 1.8 + 3.1 kHz tone starting at full level) on a sustained
+    # bass, hardly louder than it: its attack is a residual spike, but a new sound begins with
+    # it (energy in bands that were quiet a moment ago), so it is not a click.
+    from anomalizer_desktop.core.qc.context import Analysis
+    from anomalizer_desktop.core.qc.transients import click_spikes, new_sound
+
+    t = np.arange(int(4.0 * SR)) / SR
+    y = 0.3 * np.sin(2 * np.pi * 55.0 * t) + 0.1 * np.sin(2 * np.pi * 110.0 * t)
+    hits = [int(k * 0.5 * SR) + 1000 for k in range(8)]
+    k = np.arange(int(0.06 * SR)) / SR
+    ring = np.exp(-k / 0.012) * (0.12 * np.sin(2 * np.pi * 1800 * k)
+                                 + 0.08 * np.sin(2 * np.pi * 3100 * k))
+    for h in hits:
+        y[h: h + len(k)] += ring
+    x = np.stack([y, y], axis=1).astype(np.float32)
+    ctx = Analysis(x, SR)
+    assert min(new_sound(ctx, h) for h in hits) > 6.0           # the hit: new high bands
+    assert new_sound(ctx, int(1.23 * SR)) < 1.0                 # between hits: the same sound
+    at_hits = [s for s in click_spikes(ctx) if any(abs(s.index - h) < 50 for h in hits)]
+    assert at_hits and all(s.strength < 0.5 * s.raw_strength for s in at_hits)
+    assert max(s.raw_strength for s in at_hits) > 1.0   # as a bare spike it would be a click
+    assert _flagged(run_checks(x, SR, _only("click")), "click") == []
+    x[int(1.23 * SR)] += 0.2
+    hits_found = _flagged(run_checks(x, SR, _only("click")), "click")
+    assert hits_found and abs(hits_found[0].start_s - 1.23) <= 0.001
+
+
+def test_a_four_millisecond_dropout_is_found(pad):
+    x = pad.copy()
+    a = int(1.7 * SR) + 40             # not aligned with the 1-ms envelope frames: 4 ms of
+    x[a: a + int(0.004 * SR)] = 0.0    # zeros cover just three of them whole
+    hits = _flagged(run_checks(x, SR, _only("dropout")), "dropout")
+    assert len(hits) == 1 and abs(hits[0].start_s - a / SR) <= 0.002
+
+
 def test_dropout_in_a_drum_groove(groove):
     x = groove.copy()
     a = int(2.05 * SR)
@@ -101,6 +137,20 @@ def test_noise_burst_found(pad):
     assert len(hits) == 1
     assert abs(hits[0].start_s - a / SR) <= 0.01
     assert abs(hits[0].end_s - (a + n) / SR) <= 0.015
+
+
+def test_noise_burst_that_starts_with_a_hit_is_found(pad):
+    # A loud hit at the start of the noise makes the run's first third louder on average; the
+    # held noise after it is still a burst.
+    x = pad.copy()
+    rng = np.random.default_rng(5)
+    a, n = int(2.2 * SR), int(0.3 * SR)
+    x[a: a + n] += rng.normal(0, 0.05, (n, 2)).astype(np.float32)
+    h = int(0.04 * SR)
+    x[a: a + h] += (rng.normal(0, 0.6, (h, 2)) * np.exp(-np.arange(h) / (0.01 * SR))[:, None]
+                    ).astype(np.float32)
+    hits = _flagged(run_checks(x, SR, _only("noise_burst")), "noise_burst")
+    assert len(hits) == 1 and abs(hits[0].start_s - a / SR) <= 0.01
 
 
 def test_a_loud_crash_on_the_downbeat_is_not_a_burst():

@@ -19,7 +19,7 @@ CHECKS: tuple[str, ...] = (
     "noise_burst", "hum", "loop_seam", "off_grid", "stereo_phase",
 )
 # Bump when a check changes what it reports, so cached findings are recomputed.
-CHECKS_VERSION = 4
+CHECKS_VERSION = 5
 
 TITLES: dict[str, str] = {
     "silent": "silent file", "clipping": "clipping", "dc_offset": "DC offset", "silence_head": "silence at head",
