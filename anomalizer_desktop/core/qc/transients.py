@@ -171,19 +171,25 @@ def _channel_spikes(ctx: Analysis, channel: int) -> list[Spike]:
     return spikes
 
 
+def log_bands(ctx: Analysis, lo_hz: float, hi_hz: float, count: int, floor_rel: float,
+              accumulate: type = np.float64) -> np.ndarray:
+    """(STFT frames, count) levels in dB of log-spaced bands of the shared STFT from ``lo_hz``
+    to ``hi_hz`` (at most 0.45 x the rate); silence sits ``floor_rel`` below the loudest band.
+    ``accumulate``: the dtype the bins are summed in (see :func:`_burst_profile`)."""
+    p = ctx.stft_power
+    edges = np.geomspace(lo_hz, min(hi_hz, 0.45 * ctx.sr), count + 1)
+    idx = np.searchsorted(ctx.stft_freqs(), edges)
+    cs = np.concatenate([np.zeros((p.shape[0], 1)), np.cumsum(p, axis=1, dtype=accumulate)],
+                        axis=1)
+    bands = cs[:, idx[1:]] - cs[:, idx[:-1]]
+    return 10.0 * np.log10(bands + max(float(bands.max()) * floor_rel, 1e-20))
+
+
 def _band_db(ctx: Analysis) -> np.ndarray:
-    """(STFT frames, NEW_SOUND_BANDS) band levels in dB of the shared STFT (cached)."""
+    """The bands :func:`new_sound` compares (cached)."""
     if "band_db" not in ctx.cache:
-        p = ctx.stft_power
-        f = ctx.stft_freqs()
-        edges = np.geomspace(NEW_SOUND_LO_HZ, min(NEW_SOUND_HI_HZ, 0.45 * ctx.sr),
-                             NEW_SOUND_BANDS + 1)
-        idx = np.searchsorted(f, edges)
-        cs = np.concatenate([np.zeros((p.shape[0], 1)), np.cumsum(p, axis=1, dtype=np.float64)],
-                            axis=1)
-        bands = cs[:, idx[1:]] - cs[:, idx[:-1]]
-        floor = max(float(bands.max()) * 1e-9, 1e-20)
-        ctx.cache["band_db"] = 10.0 * np.log10(bands + floor)
+        ctx.cache["band_db"] = log_bands(ctx, NEW_SOUND_LO_HZ, NEW_SOUND_HI_HZ, NEW_SOUND_BANDS,
+                                         1e-9)
     return ctx.cache["band_db"]  # type: ignore[return-value]
 
 
@@ -281,8 +287,9 @@ def _dropout_events(ctx: Analysis) -> list[tuple[int, int, float, float, float, 
     loud_ref = float(np.percentile(db, 95))
     prev = np.concatenate([[-200.0], db[:-1]])
     # abrupt: a frame far below the last 10 ms, and far below the frame just before it
-    # (natural decays and releases lose a few dB per millisecond, not 25; the loudest of the
-    # last few frames instead of the last one lets the gated notes of a bass line through)
+    # (natural decays and releases lose a few dB per millisecond, not 25). Measured on the
+    # corpus's dev part: the loudest of the last few frames instead of the last one let the
+    # gated notes of bass lines fire (0.3 % -> 9.7 % of clean bass loops).
     starts = np.flatnonzero((db <= pre - DROP_DEPTH_DB) & (db <= prev - DROP_ABRUPT_DB)
                             & (prev >= pre - DROP_PLAYING_DB) & (pre >= loud_ref - DROP_QUIET_DB))
     events: list[tuple[int, int, float, float, float, bool]] = []
@@ -356,15 +363,10 @@ def _burst_profile(ctx: Analysis) -> tuple[np.ndarray, np.ndarray]:
     capped at ``BURST_CAP_DB`` (to find candidates) and uncapped (to judge their shape)."""
     if "burst_profile" in ctx.cache:
         return ctx.cache["burst_profile"]  # type: ignore[return-value]
-    p = ctx.stft_power
-    f = ctx.stft_freqs()
-    hi = min(BURST_HI_HZ, 0.45 * ctx.sr)
-    edges = np.geomspace(BURST_LO_HZ, hi, BURST_BANDS + 1)
-    idx = np.searchsorted(f, edges)
-    cs = np.concatenate([np.zeros((p.shape[0], 1), np.float64), np.cumsum(p, axis=1)], axis=1)
-    bands = cs[:, idx[1:]] - cs[:, idx[:-1]]
-    floor = max(float(bands.max()) * 1e-10, 1e-20)
-    logb = 10 * np.log10(bands + floor)
+    # Summed in float32 as the check was tuned: the rounding of the running sum sets a floor
+    # under quiet high bands, and summing in float64 changes the check's figures (bass AUROC on
+    # the corpus's dev part .84 -> .77 with fewer fires); retune before changing it.
+    logb = log_bands(ctx, BURST_LO_HZ, BURST_HI_HZ, BURST_BANDS, 1e-10, np.float32)
     # Rise over each band's median level, capped so bands the loop hardly uses (band-limited
     # samples) cannot dominate; the median over bands keeps only broadband rises.
     rise = logb - np.median(logb, axis=0)
