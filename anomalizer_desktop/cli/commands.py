@@ -21,6 +21,7 @@ def run(args: argparse.Namespace, token: CancelToken, bar: ProgressBar) -> int:
     handler = {
         "scan": cmd_scan, "train": cmd_train, "score": cmd_score, "watch": cmd_watch,
         "weights": cmd_weights, "demo": cmd_demo, "localise": _localise,
+        "similar": _similar, "duplicates": _duplicates,
     }[args.command]
     return handler(args, token, bar)
 
@@ -29,6 +30,18 @@ def _localise(args, token, bar) -> int:
     from .localise_cmd import cmd_localise
 
     return cmd_localise(args, token, bar)
+
+
+def _similar(args, token, bar) -> int:
+    from .browse_cmd import cmd_similar
+
+    return cmd_similar(args, token, bar)
+
+
+def _duplicates(args, token, bar) -> int:
+    from .browse_cmd import cmd_duplicates
+
+    return cmd_duplicates(args, token, bar)
 
 
 def drive(job: Generator[Progress, None, object], bar: ProgressBar):

@@ -88,6 +88,23 @@ def build_parser() -> argparse.ArgumentParser:
     check_options(p)
     encoder_options(p, choose=False)
 
+    p = sub.add_parser("similar", help="the library loops that sound most like a file")
+    p.add_argument("file", type=Path, metavar="FILE", help="any audio file, in the library or not")
+    p.add_argument("--library", type=Path, metavar="DIR",
+                   help="search only below this folder (default: every scanned file)")
+    p.add_argument("-k", type=_positive, default=10, metavar="N", help="how many (10)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--csv", metavar="FILE", help="rows rank,path,distance as CSV ('-' = stdout)")
+    out.add_argument("--json", metavar="FILE", help="the rows as JSON ('-' = stdout)")
+    encoder_options(p)
+
+    p = sub.add_parser("duplicates", help="the same loop more than once: exact copies and "
+                                          "near copies (other level, rate, codec or trim)")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--csv", metavar="FILE", help="rows group,path,match as CSV ('-' = stdout)")
+    out.add_argument("--json", metavar="FILE", help="the rows as JSON ('-' = stdout)")
+
     p = sub.add_parser("weights", help="pre-trained encoder weights: status, download, import")
     wsub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     wsub.add_parser("status", help="which weights are on this machine")
@@ -123,6 +140,16 @@ def _one_in(value: str) -> int:
         raise argparse.ArgumentTypeError("use a whole number, e.g. 20 for 1 in 20") from None
     if not 2 <= number <= 1000:
         raise argparse.ArgumentTypeError("use a number from 2 (half the loops) to 1000")
+    return number
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("use a whole number, e.g. 10") from None
+    if not 1 <= number <= 10_000:
+        raise argparse.ArgumentTypeError("use a number from 1 to 10000")
     return number
 
 

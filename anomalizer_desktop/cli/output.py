@@ -13,7 +13,7 @@ from ..core.qc import CHECKS, max_severity
 
 KIND_COLUMNS = tuple(f"qc_{kind}" for kind in CHECKS)  # max severity of that kind's findings
 COLUMNS = ("path", "score", "threshold", "flagged", "learned_score", "learned_flagged", "reasons",
-           "fine", "duration_s", "error", *KIND_COLUMNS)
+           "fine", "duration_s", "bpm", "key", "name_bpm", "name_key", "error", *KIND_COLUMNS)
 
 
 def reasons_text(row: ScoredFile) -> str:
@@ -33,7 +33,12 @@ def reasons_text(row: ScoredFile) -> str:
 
 def as_dict(row: ScoredFile) -> dict:
     """``score``: the calibrated evidence the table sorts by; ``learned_score``: the model's own
-    score; ``qc_<kind>``: the strongest finding of that kind (every stored finding)."""
+    score; ``bpm``/``key``: estimated from the audio, ``name_bpm``/``name_key``: what the file
+    name says (empty when it says nothing); ``qc_<kind>``: the strongest finding of that kind
+    (every stored finding)."""
+    from ..core.facets import hints_from_name
+
+    hints = hints_from_name(row.path.name)
     kinds = {}
     for kind, column in zip(CHECKS, KIND_COLUMNS):
         found = [f for f in (row.findings or row.reasons) if f.kind == kind]
@@ -48,6 +53,10 @@ def as_dict(row: ScoredFile) -> dict:
         "reasons": reasons_text(row),
         "fine": row.fine,
         "duration_s": None if row.duration_s is None else round(row.duration_s, 3),
+        "bpm": None if row.bpm is None else round(row.bpm, 2),
+        "key": row.key,
+        "name_bpm": hints.bpm,
+        "name_key": hints.key,
         "error": row.error,
         **kinds,
     }

@@ -73,6 +73,8 @@ class ScoredFile:
     learned_score: float | None = None
     words: tuple[str, ...] = ()
     hash: str | None = None
+    bpm: float | None = None  # estimated from the audio (core.facets)
+    key: str | None = None  # e.g. "D minor", estimated from the audio
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ def scan(
     encoder: Encoder | None = None,
     token: CancelToken | None = None,
     checks: bool = True,
+    facets: bool = True,
 ) -> Generator[Progress, None, ScanResult]:
     """Catalog every audio file under ``roots`` (folders or files), run the signal checks on
     what is new, then embed it.
@@ -104,7 +107,8 @@ def scan(
     Unchanged files (same size and mtime) cost one ``stat``; new or changed ones are hashed and
     their header is read; files whose content is already checked and embedded with ``encoder``
     are not decoded again (moved, renamed and duplicate files included). The checks come first
-    so findings are there long before the embeddings.
+    so findings are there long before the embeddings; tempo, key and duplicate fingerprints
+    (``facets``) come between the two.
     """
     token = token or CancelToken()
     roots = [absolute(r) for r in roots]
@@ -119,6 +123,10 @@ def scan(
         # a data item: the findings are in the catalog now, well before the embeddings
         yield Progress("checked", len(files), len(files), "signal checks done",
                        extra={"files": files})
+    if facets:
+        from .facets_stage import describe_files
+
+        yield from describe_files(files, catalog, token)
     embedded = 0
     if encoder is not None:
         embedded = yield from embed_missing(files, catalog, encoder, token)
@@ -336,9 +344,12 @@ def _store_scores(catalog, model_path, info, detector, judge, files, hashes, X
 def _judged(catalog: Catalog, judge: Judge, files: Sequence[FileRecord],
             learned: dict[str, float]) -> list[ScoredFile]:
     """Catalog files judged: their learned scores, stored findings and "fine" marks."""
+    from .facets import FACETS_VERSION, key_name
+
     fine = catalog.fine_hashes()
     found = stored_findings_of(catalog, [f.hash for f in files])
     hashes = [f.hash for f in files]
+    facets = catalog.facets_of(hashes, FACETS_VERSION)
     values = [learned.get(h) if h else None for h in hashes]
     verdicts = judge.judge(hashes, values, [found.get(h) if h else None for h in hashes],
                            [h in fine for h in hashes])
@@ -346,9 +357,13 @@ def _judged(catalog: Catalog, judge: Judge, files: Sequence[FileRecord],
     for f, value, v in zip(files, values, verdicts):
         value = None if value is None or not np.isfinite(value) else float(value)
         error = f.error or (None if value is not None else "no embedding (file unreadable)")
+        facet = facets.get(f.hash or "")
+        bpm = facet.bpm if facet else None
+        key = key_name(facet.tonic, facet.mode) if facet and facet.tonic is not None else None
         rows.append(ScoredFile(f.path, f.id, v.evidence, judge.threshold, v.flagged, error,
                                f.duration_s, bool(f.hash in fine), v.learned_flagged, v.reasons,
-                               tuple(found.get(f.hash or "", ())), value, v.words, f.hash))
+                               tuple(found.get(f.hash or "", ())), value, v.words, f.hash,
+                               bpm, key))
     return rows
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from .db import Database, chunked
+from .facet_rows import FacetRows
 from .schema import (
     FILE_COLUMNS,
     MODEL_COLUMNS,
@@ -57,8 +58,8 @@ def _vector_blob(vector: np.ndarray) -> tuple[int, bytes]:
     return arr.size, np.ascontiguousarray(arr, dtype=_VECTOR_DTYPE).tobytes()
 
 
-class Catalog(Database):
-    """Libraries, files, embeddings, models, scores, "fine" marks and QC findings.
+class Catalog(FacetRows, Database):
+    """Libraries, files, embeddings, models, scores, "fine" marks, QC findings and facets.
 
     Every write method runs in :meth:`transaction` (joining the caller's one if open), so a
     batch of calls can be made atomic with ``with catalog.transaction(): ...``.

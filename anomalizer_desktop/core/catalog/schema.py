@@ -117,10 +117,29 @@ _V3 = (
     "ALTER TABLE scores ADD COLUMN learned REAL",
 )
 
+# --- v4: facets (tempo, key, duplicate identity and fingerprint), per content hash -------------
+_V4 = (
+    """CREATE TABLE facets (
+        hash TEXT NOT NULL,
+        facets_version INTEGER NOT NULL,
+        bpm REAL,
+        bpm_confidence REAL,
+        bars INTEGER,
+        tonic INTEGER,
+        mode TEXT,
+        key_confidence REAL,
+        identity TEXT NOT NULL,
+        fingerprint BLOB NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (hash, facets_version))""",
+    "CREATE INDEX facets_identity ON facets(identity)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _V1),
     Migration(2, "signal-QC findings tables, embeddings index", _V2),
     Migration(3, "calibrated evidence: scores hold evidence plus the learned score", _V3),
+    Migration(4, "facets: tempo, key, duplicate identity and fingerprint", _V4),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
