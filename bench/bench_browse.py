@@ -61,7 +61,8 @@ def make_variant(src: Path, dst_stem: Path, kind: str) -> Path:
 
     if kind == "flac_copy":
         out = dst_stem.with_suffix(".flac")
-        sf.write(out, x, sr, subtype=info.subtype if info.subtype in ("PCM_16", "PCM_24") else "PCM_24")
+        ints, _ = sf.read(src, dtype="int32", always_2d=True)  # the WAV's own samples, losslessly
+        sf.write(out, ints, sr, subtype=info.subtype if info.subtype in ("PCM_16", "PCM_24") else "PCM_24")
         if info.subtype not in ("PCM_16", "PCM_24"):  # float source: FLAC cannot be exact
             out.unlink()
             out = dst_stem.with_suffix(src.suffix)

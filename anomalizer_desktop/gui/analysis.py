@@ -22,6 +22,7 @@ from ..core import jobs
 from ..core.audio.io import is_audio_path, iter_audio_files
 from ..core.catalog import Catalog, FileRecord
 from ..core.progress import CancelToken, Progress
+from .models.loop_facets import attach_facets
 from .models.loop_row import LoopRow
 
 log = logging.getLogger(__name__)
@@ -89,8 +90,8 @@ def row_from_record(record: FileRecord, fine: bool = False) -> LoopRow:
 
 
 def stored_rows(files: Sequence[FileRecord], catalog: Catalog, model_path: Path) -> list[LoopRow]:
-    """Rows for ``files`` with the learned scores last stored for ``model_path`` and every
-    stored signal-check finding (the table's judge turns them into evidence and flags)."""
+    """Rows for ``files`` with the learned scores last stored for ``model_path``, every stored
+    signal-check finding (the table's judge turns them into evidence and flags), tempo and key."""
     from ..core.qc_stage import stored_findings_of
 
     fine = catalog.fine_hashes()
@@ -105,6 +106,7 @@ def stored_rows(files: Sequence[FileRecord], catalog: Catalog, model_path: Path)
             row.learned = s.learned
         row.findings = tuple(found.get(f.hash or "", ()))
         rows.append(row)
+    attach_facets(rows, catalog)
     return rows
 
 
@@ -254,6 +256,7 @@ def _finish(scored, catalog: Catalog, model_path: Path, encoder_id: str):
                             duration_s=r.duration_s, fine=r.fine,
                             error=r.error if r.score is None else None,
                             findings=tuple(r.findings), hash=r.hash, learned=r.learned_score))
+    attach_facets(rows, catalog)
     detector, _info = load_model(model_path)
     scored_ids = [r.file_id for r in rows if r.learned is not None]
     records, X = catalog.embedding_matrix(scored_ids, encoder_id)

@@ -17,7 +17,7 @@ from ..core.catalog import Catalog
 from ..core.config import default_catalog_path, models_dir
 from ..core.detect.persistence import MODEL_SUFFIX
 from ..core.progress import Progress
-from . import window_actions, window_findings, window_layout, window_state
+from . import window_actions, window_findings, window_layout, window_similar, window_state
 from .analysis import AnalysisResult, analyse, listed_rows
 from .models.loop_table import COLUMN_INDEX, FileIdRole, RowRole
 from .watch_panel import Take
@@ -43,8 +43,12 @@ class MainWindow(QMainWindow):
         self._pending: tuple[bool, bool] | None = None  # (list_first, retrain) queued behind a job
         self._reselecting = False
         self._removing: set[str] = set()  # libraries removed while a job was running
+        self.encoder_id: str | None = None  # what the libraries are embedded with, once known
+        self.duplicates_dialog = None
         window_layout.build(self, player)
         window_findings.install(self)
+        self.similar = window_similar.SimilarController(self)
+        self.setAcceptDrops(True)  # any audio file dropped: "more like this"
         window_actions.install(self)
         window_state.restore(self)
 
@@ -176,6 +180,7 @@ class MainWindow(QMainWindow):
         if current is not None:
             self._reselect_path(current.path)
         window_findings.rows_changed(self)
+        self.similar.rows_changed()
 
     def _show_result(self, result: AnalysisResult) -> None:
         self.result = result
@@ -218,6 +223,7 @@ class MainWindow(QMainWindow):
         window_findings.set_budget(self, budget)
 
     def _set_encoder_status(self, encoder_id: str, notices: list[str]) -> None:
+        self.encoder_id = encoder_id
         text = f"Encoder: {encoder_id}"
         if encoder_id.startswith("spectral"):
             text += " (offline; no CLAP weights on this machine — see Model ▸ Encoder weights…)"
@@ -279,6 +285,7 @@ class MainWindow(QMainWindow):
         if not index.isValid():
             self.filter_edit.clear()
             self.flagged_only.setChecked(False)
+            self.facet_filters.clear()
             index = self.proxy.mapFromSource(self.model.index(source_row, 0))
         self.table.setCurrentIndex(index)
         self.table.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtCenter)
@@ -323,6 +330,18 @@ class MainWindow(QMainWindow):
         self.waveform.clear(message)
         window_findings.audio_cleared(self)
 
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt name
+        if window_similar.accepts_drag(self, event):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802 - Qt name
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt name
+        window_similar.drop(self, event)
+
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt name
         """Up/Down in the filter box move through the table (type, then arrow to audition)."""
         if obj is self.filter_edit and event.type() == QEvent.Type.KeyPress:
@@ -340,6 +359,8 @@ class MainWindow(QMainWindow):
         self._pending = None
         if self.job is not None:
             self.job.cancel()
+        if self.duplicates_dialog is not None:
+            self.duplicates_dialog.cancel()
         self.watch.stop()
         self.localiser.clear()
         wait_for_jobs(timeout_s)

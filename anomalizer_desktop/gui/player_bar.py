@@ -11,9 +11,13 @@ from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QWidget
 
 from .audition import AuditionController
+from .elided_label import ElidedLabel
 from .models.loop_row import format_duration
 
 POLL_MS = 100
+STATUS_MIN_WIDTH = 70  # px: a long device message elides (the full text is the tooltip)
+STATUS_MAX_HINT = 170  # ... and leaves the rest of the bar to the track's name
+TRACK_MIN_WIDTH = 80
 
 
 class PlayerBar(QWidget):
@@ -46,11 +50,11 @@ class PlayerBar(QWidget):
         self.volume.setMaximumWidth(140)
         self.volume.setToolTip("Preview volume")
         self.volume.valueChanged.connect(self._on_volume)
-        self.track_label = QLabel("")
-        self.track_label.setMinimumWidth(120)
+        self.track_label = ElidedLabel("", min_width=TRACK_MIN_WIDTH,
+                                        mode=Qt.TextElideMode.ElideMiddle)
         self.position_label = QLabel("")
         self.position_label.setMinimumWidth(110)
-        self.status_label = QLabel("")
+        self.status_label = ElidedLabel("", min_width=STATUS_MIN_WIDTH, max_hint=STATUS_MAX_HINT)
         self.status_label.setObjectName("playerStatus")
 
         layout = QHBoxLayout(self)
@@ -65,8 +69,9 @@ class PlayerBar(QWidget):
 
         if not getattr(player, "available", False):
             self.status_label.setText(f"⚠ silent: {player.status_message}")
-            self.status_label.setToolTip("No sound is played. Everything else works, and the "
-                                         "playhead still moves so you can follow the waveform.")
+            self.status_label.setToolTip(f"{player.status_message}\n\nNo sound is played. "
+                                         "Everything else works, and the playhead still moves "
+                                         "so you can follow the waveform.")
         else:
             self.status_label.setText("")
             self.setToolTip(player.status_message)
@@ -108,6 +113,7 @@ class PlayerBar(QWidget):
     @Slot(str)
     def show_error(self, message: str) -> None:
         self.status_label.setText(f"⚠ {message}")
+        self.status_label.setToolTip(message)
 
     @Slot()
     def _on_play_clicked(self) -> None:

@@ -32,6 +32,7 @@ SHORTCUTS = [
     ("Ctrl+M", "Mark the selected loops as fine / not fine"),
     ("Ctrl+Shift+C", "Copy the selected paths"),
     ("Ctrl+R", "Reveal in file manager"),
+    ("Ctrl+L", "More like this: the loops nearest to the selected one (or drop any audio file)"),
     ("Ctrl+O", "Add a library folder"),
     ("F5", "Rescan libraries"),
     ("Ctrl+T", "Train the model…"),
@@ -82,6 +83,12 @@ def install(w: MainWindow) -> None:
                         tip="A fine loop is never flagged and joins the normal set at the next training")
     a["copy"] = _action(w, "&Copy path", lambda: copy_selected(w), "Ctrl+Shift+C")
     a["reveal"] = _action(w, "&Reveal in file manager", lambda: reveal_current(w), "Ctrl+R")
+    a["similar"] = _action(w, "&More like this", w.similar.more_like_selected, "Ctrl+L",
+                           tip="The loops that sound nearest to the selected one, ringed on the map")
+    a["similar_panel"] = _action(w, "&Similar list", w.similar.set_panel_visible, checkable=True)
+    a["duplicates"] = _action(w, "&Duplicates…", lambda: open_duplicates_dialog(w),
+                              tip="The same loop under other names, formats or levels "
+                                  "(nothing is moved or deleted)")
     a["train"] = _action(w, "&Train model…", lambda: open_train_dialog(w), "Ctrl+T")
     a["retrain"] = _action(w, "Retrain with current &settings", lambda: w.run_analysis(retrain=True))
     a["checks"] = _action(w, "Signal &checks…", lambda: window_findings.open_checks_dialog(w),
@@ -102,7 +109,9 @@ def install(w: MainWindow) -> None:
     menus = [
         ("&File", ["add", "demo", "rescan", None, "quit"]),
         ("&Edit", ["fine", "copy", "reveal"]),
-        ("&View", ["filter", "flagged", None, "libraries", "takes", None, "tray"]),
+        ("&View", ["filter", "flagged", None, "libraries", "takes", "similar_panel", None,
+                   "tray"]),
+        ("F&ind", ["similar", "duplicates"]),
         ("&Playback", ["play", "stop", "loop", None, "next_finding", "previous_finding", None,
                        "autoplay"]),
         ("&Model", ["train", "retrain", None, "checks", "weights"]),
@@ -139,6 +148,7 @@ def show_row_menu(w: MainWindow, pos: QPoint) -> None:
     a = w.actions_by_name
     menu = QMenu(w)
     menu.addAction(a["play"])
+    menu.addAction(a["similar"])
     menu.addSeparator()
     for name in ("fine", "copy", "reveal"):
         menu.addAction(a[name])
@@ -209,6 +219,20 @@ def open_train_dialog(w: MainWindow) -> None:
     dialog.trained.connect(lambda _result: w.run_analysis())
     dialog.open()
     w.train_dialog = dialog
+
+
+def open_duplicates_dialog(w: MainWindow):
+    """The Duplicates view (one, non-modal); it starts looking when first opened."""
+    from .duplicates_dialog import DuplicatesDialog
+
+    dialog = getattr(w, "duplicates_dialog", None)
+    if dialog is None:
+        dialog = w.duplicates_dialog = DuplicatesDialog(w)
+        dialog.start()
+    dialog.show()
+    dialog.raise_()
+    dialog.activateWindow()
+    return dialog
 
 
 def open_weights_dialog(w: MainWindow) -> None:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from . import window_findings
 from .audition import AuditionController
+from .facet_filter_bar import FacetFilterBar
 from .job_status import JobStatusWidget
 from .library_panel import LibraryPanel
 from .localisation import LocalisationController
@@ -31,6 +32,7 @@ from .models.loop_filter import LoopFilterProxy
 from .models.loop_table import COLUMN_INDEX, LoopTableModel
 from .notifications import Notifier
 from .player_bar import PlayerBar
+from .similar_panel import SimilarPanel
 from .views.findings_bar import FindingsBar
 from .views.histogram import ScoreHistogramView
 from .views.local_curve import LocalCurveView
@@ -65,8 +67,8 @@ def build(w: MainWindow, player) -> None:
     vh.hide()
     hh = w.table.horizontalHeader()
     hh.setSectionResizeMode(COLUMN_INDEX["reasons"], QHeaderView.ResizeMode.Stretch)
-    for key, width in (("flag", 52), ("score", 86), ("learned", 70), ("name", 220),
-                       ("folder", 140), ("duration", 70)):
+    for key, width in (("flag", 52), ("score", 86), ("learned", 70), ("name", 210),
+                       ("folder", 140), ("duration", 70), ("bpm", 76), ("key", 150)):
         w.table.setColumnWidth(COLUMN_INDEX[key], width)
     w.table.sortByColumn(COLUMN_INDEX["score"], Qt.SortOrder.DescendingOrder)
     w.table.selectionModel().currentRowChanged.connect(w._on_current_row)
@@ -83,12 +85,18 @@ def build(w: MainWindow, player) -> None:
     w.kind_filter = QComboBox()
     w.kind_filter.setToolTip("Only files with a signal-check finding of this kind")
     w.kind_filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+    # Under the table, not in the filter row: its text grows with the filters ("13 shown · ...")
+    # and in the row it squeezed the filter box and pushed the window's minimum width.
     w.counts = QLabel("")
+    w.counts.setObjectName("tableCounts")
+    w.counts.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     bar = QHBoxLayout()
     bar.addWidget(w.filter_edit, 1)
     bar.addWidget(w.kind_filter)
     bar.addWidget(w.flagged_only)
-    bar.addWidget(w.counts)
+    w.facet_filters = FacetFilterBar()
+    w.facet_filters.changed.connect(w.proxy.set_facets)
+    w.facet_filters.changed.connect(w._update_counts)
 
     w.audition = AuditionController(player, w)
     w.player_bar = PlayerBar(w.audition)
@@ -111,7 +119,9 @@ def build(w: MainWindow, player) -> None:
     tl = QVBoxLayout(table_box)
     tl.setContentsMargins(0, 0, 0, 0)
     tl.addLayout(bar)
+    tl.addWidget(w.facet_filters)
     tl.addWidget(w.table, 1)
+    tl.addWidget(w.counts)
     audio_box = QWidget()
     al = QVBoxLayout(audio_box)
     al.setContentsMargins(0, 0, 0, 0)
@@ -132,9 +142,16 @@ def build(w: MainWindow, player) -> None:
     w.tabs = QTabWidget()
     w.tabs.addTab(w.scatter, "Map")
     w.tabs.addTab(w.histogram, "Scores")
+    w.similar_panel = SimilarPanel()
+    w.similar_panel.hide()  # shown by "More like this" or a drop
+    w.right_split = QSplitter(Qt.Orientation.Vertical)
+    w.right_split.addWidget(w.tabs)
+    w.right_split.addWidget(w.similar_panel)
+    w.right_split.setChildrenCollapsible(False)
+    w.right_split.setSizes([440, 280])
     w.main_split = QSplitter(Qt.Orientation.Horizontal)
     w.main_split.addWidget(w.left_split)
-    w.main_split.addWidget(w.tabs)
+    w.main_split.addWidget(w.right_split)
     w.main_split.setSizes([700, 500])
     w.setCentralWidget(w.main_split)
 

@@ -24,7 +24,7 @@ def restore(w: MainWindow) -> None:
     state = s.value("window/state")
     if isinstance(state, QByteArray):
         w.restoreState(state)
-    for name in ("main_split", "left_split"):
+    for name in ("main_split", "left_split", "right_split"):
         value = s.value(f"window/{name}")
         if isinstance(value, QByteArray):
             getattr(w, name).restoreState(value)
@@ -54,6 +54,7 @@ def save(w: MainWindow) -> None:
     s.setValue("window/state", w.saveState())
     s.setValue("window/main_split", w.main_split.saveState())
     s.setValue("window/left_split", w.left_split.saveState())
+    s.setValue("window/right_split", w.right_split.saveState())
     s.setValue("autoplay", w.player_bar.autoplay)
     s.setValue("loop", w.player_bar.loop_button.isChecked())
     s.setValue("volume", w.player_bar.volume.value())

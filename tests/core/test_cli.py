@@ -33,7 +33,8 @@ def test_demo_train_score_csv_ranks_planted_oddities(trained, tmp_path):
     assert main(["-q", "--catalog", str(cat), "score", str(lib), "--model", str(model),
                  "--csv", str(out)]) == 0
     rows = list(csv.DictReader(out.open()))
-    assert rows and set(rows[0]) >= {"path", "score", "threshold", "flagged"}
+    assert rows and set(rows[0]) >= {"path", "score", "threshold", "flagged", "bpm", "key"}
+    assert sum(1 for r in rows if r["bpm"]) >= 0.5 * len(rows)  # demo loops have a beat
     scores = [float(r["score"]) for r in rows]
     assert scores == sorted(scores, reverse=True)
     oddities = {str(p) for p in write_demo_library(tmp_path / "again", n_normal=100).oddities}

@@ -25,13 +25,17 @@ SEGMENTS = 24  # time segments of the coarse vector used to find candidate pairs
 
 
 def audio_identity(samples: np.ndarray, sample_rate: int) -> str:
-    """A digest of the decoded samples, rate and channel count: a WAV and its FLAC copy share
-    it; the same loop at another bit depth or gain does not."""
-    x = np.ascontiguousarray(samples, dtype="<f4")
+    """A digest of the decoded samples at 24-bit resolution, rate and channel count: a WAV and
+    its FLAC copy share it; the same loop at another bit depth or gain does not.
+
+    Not the float samples themselves: libsndfile scales 24-bit WAV and FLAC to float with a
+    last-bit difference (1.2e-7). Rounded to 24 bits, 16- and 24-bit sources are exact."""
+    x = np.asarray(samples, dtype=np.float32)
     channels = 1 if x.ndim == 1 else x.shape[1]
+    ints = np.round(np.clip(np.nan_to_num(x), -2.0, 2.0) * float(1 << 23)).astype("<i4")
     h = hashlib.blake2b(digest_size=16)
     h.update(f"{int(sample_rate)}:{channels}:".encode())
-    h.update(x.tobytes())
+    h.update(np.ascontiguousarray(ints).tobytes())
     return h.hexdigest()
 
 

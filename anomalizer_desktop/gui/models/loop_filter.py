@@ -1,10 +1,11 @@
-"""Filter proxy of the loop table: name/folder text, "flagged only" and finding kind, fast on
-100,000 rows."""
+"""Filter proxy of the loop table: name/folder text, "flagged only", finding kind, tempo range
+and key, fast on 100,000 rows."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel, Qt
 
+from .loop_facets import FacetFilter
 from .loop_table import LoopTableModel
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -12,8 +13,9 @@ ANY_KIND = "any"  # set_kind(ANY_KIND): files with any shown signal-check findin
 
 
 class LoopFilterProxy(QSortFilterProxyModel):
-    """Text filter on name/folder, a "flagged only" switch and a finding-kind filter (files showing
-    a finding of that kind, or ``ANY_KIND``); sorting is forwarded to the source.
+    """Text filter on name/folder, a "flagged only" switch, a finding-kind filter (files showing
+    a finding of that kind, or ``ANY_KIND``) and a tempo/key filter (:class:`FacetFilter`);
+    sorting is forwarded to the source.
 
     The accept mask is computed in one pass in Python when the filter changes, so Qt's per-row
     ``filterAcceptsRow`` callback is a list lookup.
@@ -24,6 +26,7 @@ class LoopFilterProxy(QSortFilterProxyModel):
         self._text = ""
         self._flagged_only = False
         self._kind: str | None = None
+        self._facets = FacetFilter()
         self._mask: list[bool] | None = None  # None = accept everything
         self.setDynamicSortFilter(False)
 
@@ -72,6 +75,16 @@ class LoopFilterProxy(QSortFilterProxyModel):
             self._kind = kind
             self._refilter()
 
+    @property
+    def facets(self) -> FacetFilter:
+        return self._facets
+
+    def set_facets(self, facets: FacetFilter) -> None:
+        """Only rows whose estimated tempo/key match (rows with no estimate fail a set part)."""
+        if facets != self._facets:
+            self._facets = facets
+            self._refilter()
+
     def set_flagged_only(self, on: bool) -> None:
         if bool(on) != self._flagged_only:
             self._flagged_only = bool(on)
@@ -84,7 +97,8 @@ class LoopFilterProxy(QSortFilterProxyModel):
         self._refilter()
 
     def _accepts_all(self) -> bool:
-        return not self._text and not self._flagged_only and self._kind is None
+        return (not self._text and not self._flagged_only and self._kind is None
+                and not self._facets.is_set)
 
     def _build_mask(self) -> list[bool]:
         model = self.sourceModel()
@@ -98,6 +112,8 @@ class LoopFilterProxy(QSortFilterProxyModel):
         elif self._kind is not None:
             kind = self._kind
             mask = [m and any(f.kind == kind for f in r.shown) for m, r in zip(mask, rows)]
+        if self._facets.is_set:
+            mask = [m and f for m, f in zip(mask, self._facets.mask(rows))]
         needles = self._text.split()
         if needles:
             keys = [r.search_key for r in rows]

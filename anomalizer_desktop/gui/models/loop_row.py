@@ -12,6 +12,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 
 from ...core.qc import CHECKS, Finding
+from . import loop_facets as facets
 
 
 @dataclass(slots=True)
@@ -38,6 +39,13 @@ class LoopRow:
     floor: bool = False  # flagged by an unmistakable defect whatever the budget
     p: float | None = None  # chance a normal loop of the library is this unusual
     search_key: str = field(default="", repr=False)  # lower-case "name\nfolder", set by the model
+    bpm: float | None = None  # tempo estimated from the audio (catalog facets)
+    bars: int | None = None
+    tonic: int | None = None  # key estimated from the audio: pitch class (0 = C) and mode
+    mode: str | None = None
+    name_bpm: float | None = None  # what the file name says ("Bass_124bpm_Dm_03.wav")
+    name_tonic: int | None = None
+    name_mode: str | None = None
 
 
 def reasons_text(findings) -> str:
@@ -62,7 +70,8 @@ class Column:
     text: Callable[[LoopRow], str]
     sort_key: Callable[[LoopRow], Any]  # None sorts last in both directions
     align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
-    tooltip: str = ""
+    tooltip: str = ""  # the header's
+    cell_tip: Callable[[LoopRow], str | None] | None = None  # a cell's tooltip
 
 
 def format_duration(seconds: float | None) -> str:
@@ -117,11 +126,18 @@ COLUMNS: tuple[Column, ...] = (
            "the model's own anomaly score (library loops: from a model that did not train on "
            "them); higher = further from the library's normal"),
     Column("name", "Name", lambda r: r.name, lambda r: r.name.lower()),
+    Column("bpm", "BPM", facets.bpm_text, facets.bpm_sort, _RIGHT,
+           "tempo estimated from the audio; \"(name 120)\" when the file name says otherwise",
+           facets.bpm_tooltip),
+    Column("key", "Key", facets.key_text, facets.key_sort,
+           tooltip="key estimated from the audio; \"(name F major)\" when the file name says "
+                   "otherwise", cell_tip=facets.key_tooltip),
     Column("folder", "Folder", lambda r: r.folder, lambda r: r.folder.lower()),
     Column("duration", "Duration", lambda r: format_duration(r.duration_s),
            lambda r: r.duration_s, _RIGHT),
     Column("reasons", "Reasons", lambda r: r.reasons, _reasons_sort,
            tooltip="what makes the file unusual for this library, and how unusual; sorting "
-                   "groups files by the kind of their strongest finding"),
+                   "groups files by the kind of their strongest finding",
+           cell_tip=lambda r: r.reasons or None),
 )
 COLUMN_INDEX = {c.key: i for i, c in enumerate(COLUMNS)}

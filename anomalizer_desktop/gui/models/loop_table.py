@@ -78,6 +78,8 @@ class LoopTableModel(QAbstractTableModel):
                              else "sorted: least anomalous first")
             elif key in ("name", "folder"):
                 lines.append("sorted: Z to A" if descending else "sorted: A to Z")
+            elif key == "key":
+                lines.append("sorted by key: B to C" if descending else "sorted by key: C to B")
             elif key == "reasons":
                 lines.append("sorted by finding kind" + (", reversed" if descending else ""))
             else:
@@ -118,9 +120,7 @@ class LoopTableModel(QAbstractTableModel):
                 return row.path
             if column.key in ("score", "flag", "learned") and row.score is not None:
                 return score_tooltip(row, self._policy.budget)
-            if column.key == "reasons" and row.reasons:
-                return row.reasons
-            return None
+            return column.cell_tip(row) if column.cell_tip is not None else None
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return column.align
         if role == RowRole:

@@ -1,4 +1,5 @@
-"""2-D map of the library: colour = anomaly score, flagged points ringed, hover names, click selects.
+"""2-D map of the library: colour = anomaly score, flagged points ringed, hover names, click selects;
+the loops of a "more like this" list ringed in their own colour while the list shows.
 
 Fast with 100,000 points: points are split into a few colour groups, each one ScatterPlotItem fed
 with plain arrays (no per-point brushes, no SpotItem objects). Hover and click picking is a
@@ -20,6 +21,7 @@ POINT_SIZE = 6
 UNSCORED_COLOUR = "#6b7280"
 FLAG_RING = "#ff5252"
 SELECT_RING = "#ffd54f"
+NEIGHBOUR_RING = "#e040fb"  # "more like this": neither the flag's red nor the selection's yellow
 # Cool below the threshold, warm above it: the colour alone tells which side a point is on.
 _STOPS = [(0.0, "#3f6fd8"), (0.3, "#3fb6c9"), (0.6, "#c9d45c"), (0.8, "#ff9f43"), (1.0, "#ff3b3b")]
 THRESHOLD_POS = 0.6  # where the threshold sits on the colour scale
@@ -74,11 +76,15 @@ class ScatterMapView(QWidget):
         self.select_item = pg.ScatterPlotItem(size=POINT_SIZE + 12, pen=pg.mkPen(SELECT_RING, width=2.5),
                                               brush=None, pxMode=True, symbol="o")
         self.select_item.setZValue(N_COLOURS + 3)
+        self.neighbour_item = pg.ScatterPlotItem(
+            size=POINT_SIZE + 8, pen=pg.mkPen(NEIGHBOUR_RING, width=2.0), brush=None, pxMode=True,
+            symbol="s")
+        self.neighbour_item.setZValue(N_COLOURS + 2.5)
         self.hover_label = pg.TextItem("", color="#e6e6e6", fill=pg.mkBrush(20, 22, 26, 220),
                                        anchor=(0, 1))
         self.hover_label.setZValue(N_COLOURS + 4)
         self.hover_label.hide()
-        for item in (self.flag_item, self.select_item):
+        for item in (self.flag_item, self.neighbour_item, self.select_item):
             self.plot.addItem(item)
         self.plot.addItem(self.hover_label, ignoreBounds=True)
 
@@ -104,6 +110,9 @@ class ScatterMapView(QWidget):
         self._row_of: dict[int, int] = {}
         self._name_of: Callable[[int], str] | None = None
         self._hovered = -1
+        self._neighbours: list[int] = []
+        self._neighbour_note = ""
+        self._info_text = ""
         scene = self.plot.scene()
         scene.sigMouseMoved.connect(self._on_mouse_moved)
         scene.sigMouseClicked.connect(self._on_mouse_clicked)
@@ -149,18 +158,41 @@ class ScatterMapView(QWidget):
         self.plot.setLabel("left", labels[1])
         n_flagged = self._n_flagged = int(flagged.sum())
         head = f"<b>{title}</b> — " if title else ""
-        self.info.setText(
+        self._info_text = (
             f"{head}{n:,} files · colour = how unusual for this library (warm = rarer than the "
             f"flag budget) · <span style='color:{FLAG_RING}'>ringed</span> = flagged "
             f"({n_flagged:,})"
         )
+        self._draw_neighbours()
         self.plot.enableAutoRange()
         if n:
             self.plot.autoRange()
 
     def clear(self, message: str = "") -> None:
         self.set_points(np.zeros((0, 2)), np.zeros(0), np.zeros(0, bool), np.zeros(0), None)
+        self._info_text = message
         self.info.setText(message)
+
+    def set_neighbours(self, file_ids: Sequence[int], note: str = "") -> None:
+        """Ring these files (a "more like this" list; empty clears), kept across redraws.
+        ``note`` names the list in the caption ("more like Bass_01.wav")."""
+        self._neighbours = [int(f) for f in file_ids]
+        self._neighbour_note = note if self._neighbours else ""
+        self._draw_neighbours()
+
+    def neighbour_ids(self) -> list[int]:
+        """The ringed neighbours that are on the map, in the order given."""
+        return [f for f in self._neighbours if f in self._row_of]
+
+    def _draw_neighbours(self) -> None:
+        rows = [self._row_of[f] for f in self._neighbours if f in self._row_of]
+        self.neighbour_item.setData(x=self._xy[rows, 0] if rows else [],
+                                    y=self._xy[rows, 1] if rows else [])
+        text = self._info_text
+        if rows and self._neighbour_note:
+            text += (f" · <span style='color:{NEIGHBOUR_RING}'>squares</span> = "
+                     f"{self._neighbour_note}")
+        self.info.setText(text)
 
     def set_space(self, key: str) -> None:
         """Show which space is projected (does not emit spaceChanged)."""
