@@ -16,6 +16,7 @@ from .embedding.base import Encoder
 from .errors import AnomalizerError, NotEnoughDataError
 from .facets import FACETS_VERSION
 from .progress import CancelToken, Progress
+from .similar.index_file import index_path, indexed_space
 from .similar.space import SimilarSpace
 
 
@@ -56,7 +57,9 @@ def library_space(catalog: Catalog, encoder_id: str, library: Path | None = None
             rows.append(i)
         paths[record.hash].append(record.path)
     keys = [files[i].hash for i in rows]
-    return SimilarSpace(keys, X[rows]), paths
+    if catalog.path is None:  # an in-memory catalog keeps no index file
+        return SimilarSpace(keys, X[rows]), paths
+    return indexed_space(keys, X[rows], index_path(catalog.path, encoder_id)), paths
 
 
 def query_vector(path: Path, catalog: Catalog, encoder: Encoder) -> tuple[np.ndarray, str | None]:

@@ -67,8 +67,7 @@ class SimilarSpace:
         exclude = exclude or set()
         scale = 1.0 / np.sqrt(max(self.dim, 1))
         if self._ann is not None and len(self) > EXACT_UP_TO:
-            hits = self._ann.search(z[None, :], k, exclude=exclude)[0]
-            return [Neighbour(key, float(d) * scale) for key, d in hits]
+            return self._nearest_approximately(z, k, exclude, scale)
         if not len(self):
             return []
         d2 = self._norms - 2.0 * (self.Z @ z) + float(z @ z)
@@ -83,3 +82,14 @@ class SimilarSpace:
             if len(out) == k:
                 break
         return out
+
+    def _nearest_approximately(self, z: np.ndarray, k: int, exclude: set[str], scale: float
+                               ) -> list[Neighbour]:
+        """Through the index, leaving out its entries for loops no longer in the library."""
+        want = k
+        while True:
+            hits = self._ann.search(z[None, :], want, exclude=exclude)[0]
+            out = [Neighbour(key, float(d) * scale) for key, d in hits if key in self._row]
+            if len(out) >= k or want >= len(self._ann):
+                return out[:k]
+            want = min(len(self._ann), want * 2)
