@@ -57,7 +57,9 @@ def library_space(catalog: Catalog, encoder_id: str, library: Path | None = None
             rows.append(i)
         paths[record.hash].append(record.path)
     keys = [files[i].hash for i in rows]
-    if catalog.path is None:  # an in-memory catalog keeps no index file
+    if catalog.path is None or where is not None:
+        # The index file serves the whole catalog: a sub-folder's space (or an in-memory
+        # catalog) searches exactly, so asking about one folder never rebuilds the index.
         return SimilarSpace(keys, X[rows]), paths
     return indexed_space(keys, X[rows], index_path(catalog.path, encoder_id)), paths
 

@@ -54,7 +54,8 @@ class SimilarSpace:
         return self.Z[self._row[key]]
 
     def use_index(self, index) -> None:
-        """Search through an approximate index over :attr:`Z` (an ``ann.AnnIndex``)."""
+        """Search through an approximate index over :attr:`Z` (an ``ann.AnnIndex``); the caller
+        (:func:`.index_file.indexed_space`) attaches one only past :data:`EXACT_UP_TO`."""
         self._ann = index
 
     def nearest(self, query: np.ndarray, k: int, exclude: set[str] | None = None,
@@ -66,7 +67,7 @@ class SimilarSpace:
         z = q if standardised else self.standardise(q[None, :])[0]
         exclude = exclude or set()
         scale = 1.0 / np.sqrt(max(self.dim, 1))
-        if self._ann is not None and len(self) > EXACT_UP_TO:
+        if self._ann is not None:
             return self._nearest_approximately(z, k, exclude, scale)
         if not len(self):
             return []
