@@ -23,3 +23,12 @@ def app_home(tmp_path, monkeypatch):
     home = tmp_path / "app-home"
     monkeypatch.setenv("ANOMALIZER_HOME", str(home))
     return home
+
+
+@pytest.fixture(autouse=True)
+def _short_settle(monkeypatch):
+    """Tests write files and scan them at once: look again after 20 ms, not the real 0.5 s
+    (tests of the settle itself set it back)."""
+    from anomalizer_desktop.core import scanning
+
+    monkeypatch.setattr(scanning, "SETTLE_S", 0.02)

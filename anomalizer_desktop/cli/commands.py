@@ -81,7 +81,8 @@ def cmd_scan(args, token, bar) -> int:
 
     encoder = None if args.no_embed else build_encoder(args, bar)
     with open_catalog(args) as catalog:
-        result = drive(scan(args.paths, catalog, encoder, token), bar)
+        result = drive(scan(args.paths, catalog, encoder, token,
+                            follow_links=args.follow_links), bar)
     say(
         f"{len(result.files)} files: {result.added} new, {result.changed} changed, "
         f"{result.moved} moved, {result.unchanged} unchanged, {result.missing} gone; "
@@ -101,7 +102,8 @@ def cmd_train(args, token, bar) -> int:
     with open_catalog(args) as catalog:
         result = drive(
             train(args.paths, catalog, encoder, args.model, network=args.network,
-                  seed=args.seed, epochs=args.epochs, token=token, folds=args.folds),
+                  seed=args.seed, epochs=args.epochs, token=token, folds=args.folds,
+                  follow_links=args.follow_links),
             bar,
         )
     s = result.score_summary
@@ -131,7 +133,7 @@ def cmd_score(args, token, bar) -> int:
     policy = flag_policy(args)
     with open_catalog(args) as catalog:
         result = drive(score(args.paths, catalog, args.model, token=token, weights=args.weights,
-                             policy=policy), bar)
+                             policy=policy, follow_links=args.follow_links), bar)
     fitted = result.model.params.get("params", {})
     model = {"path": str(args.model), "detector": fitted.get("base", result.model.detector),
              "folds": fitted.get("folds", 1),

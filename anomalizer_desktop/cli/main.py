@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("scan", help="catalog and embed every audio file under a folder")
     p.add_argument("paths", nargs="+", type=Path, metavar="LIBRARY_DIR")
     p.add_argument("--no-embed", action="store_true", help="only catalog files, do not embed")
+    link_option(p)
     encoder_options(p)
 
     p = sub.add_parser("train", help="train a personal model on a library")
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--folds", type=_folds, default=None, metavar="K",
                    help="cross-fit K models so every library loop is scored by one that never "
                         "saw it (default 5; 1 = a single model, faster, less well calibrated)")
+    link_option(p)
     encoder_options(p)
 
     p = sub.add_parser("score", help="score files or folders with a trained model")
@@ -66,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--csv", metavar="FILE", help="write rows as CSV ('-' = stdout)")
     out.add_argument("--json", metavar="FILE", help="write rows as JSON ('-' = stdout)")
     p.add_argument("--fail-on-flag", action="store_true", help="exit with 3 when any file is flagged")
+    link_option(p)
     check_options(p)
     encoder_options(p, choose=False)
 
@@ -119,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--count", type=int, default=100, help="number of normal loops")
     return parser
+
+
+def link_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--follow-links", action="store_true",
+                   help="also walk symlinked folders that lead outside the given folders "
+                        "(default: they are listed and skipped)")
 
 
 def check_options(p: argparse.ArgumentParser) -> None:

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Sequence, TextIO
 
 from ..core.jobs import ScoredFile
-from ..core.qc import CHECKS, max_severity
+from ..core.qc import ALL_KINDS, max_severity
 
-KIND_COLUMNS = tuple(f"qc_{kind}" for kind in CHECKS)  # max severity of that kind's findings
+KIND_COLUMNS = tuple(f"qc_{kind}" for kind in ALL_KINDS)  # max severity of that kind's findings
 COLUMNS = ("path", "score", "threshold", "flagged", "learned_score", "learned_flagged", "reasons",
            "fine", "duration_s", "bpm", "key", "name_bpm", "name_key", "error", *KIND_COLUMNS)
 
@@ -40,7 +40,7 @@ def as_dict(row: ScoredFile) -> dict:
 
     hints = hints_from_name(row.path.name)
     kinds = {}
-    for kind, column in zip(CHECKS, KIND_COLUMNS):
+    for kind, column in zip(ALL_KINDS, KIND_COLUMNS):
         found = [f for f in (row.findings or row.reasons) if f.kind == kind]
         kinds[column] = round(max_severity(found), 3) if found else None
     return {

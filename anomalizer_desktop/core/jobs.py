@@ -39,6 +39,7 @@ class ScanResult:
     errors: int = 0
     embedded: int = 0
     encoder_id: str | None = None
+    skipped_links: tuple = ()  # audio.io.SkippedLink: folder links not followed out of the library
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ def scan(
     token: CancelToken | None = None,
     checks: bool = True,
     facets: bool = True,
+    follow_links: bool = False,
 ) -> Generator[Progress, None, ScanResult]:
     """Catalog every audio file under ``roots`` (folders or files), run the signal checks on
     what is new, then embed it.
@@ -108,14 +110,16 @@ def scan(
     their header is read; files whose content is already checked and embedded with ``encoder``
     are not decoded again (moved, renamed and duplicate files included). The checks come first
     so findings are there long before the embeddings; tempo, key and duplicate fingerprints
-    (``facets``) come between the two.
+    (``facets``) come between the two. Folder links that lead outside ``roots`` are not
+    walked unless ``follow_links``; the result lists them.
     """
     token = token or CancelToken()
     roots = [absolute(r) for r in roots]
     for root in roots:
         if not root.exists():
             raise AnomalizerError(f"no such file or folder: {root}")
-    found = yield from list_files(roots, token)
+    skipped: list = []
+    found = yield from list_files(roots, token, follow_links=follow_links, skipped=skipped)
     counts = yield from check_files(roots, found, catalog, token)
     files = _files_for(roots, catalog)
     if checks:
@@ -133,7 +137,8 @@ def scan(
         files = _files_for(roots, catalog)
     errors = sum(1 for f in files if f.error)
     result = ScanResult(files, embedded=embedded, errors=errors,
-                        encoder_id=encoder.id if encoder else None, **counts)
+                        encoder_id=encoder.id if encoder else None,
+                        skipped_links=tuple(skipped), **counts)
     log.info("scan of %s: %d files, %s", ", ".join(map(str, roots)), len(files), counts)
     return result
 
@@ -222,6 +227,7 @@ def train(
     detector_params: dict | None = None,
     folds: int | None = None,
     trim: float | None = None,
+    follow_links: bool = False,
 ) -> Generator[Progress, None, TrainResult]:
     """Scan ``roots``, fit a detector on their embeddings, calibrate it, save it, and score
     the library.
@@ -238,7 +244,7 @@ def train(
 
     token = token or CancelToken()
     model_path = absolute(model_path)
-    scanned = yield from scan(roots, catalog, encoder, token)
+    scanned = yield from scan(roots, catalog, encoder, token, follow_links=follow_links)
     hashes, X = training_matrix(scanned.files, catalog, encoder.id)
     if len(hashes) == 0:
         raise NotEnoughDataError(
@@ -407,6 +413,7 @@ def score(
     token: CancelToken | None = None,
     weights: Path | None = None,
     policy: FlagPolicy | None = None,
+    follow_links: bool = False,
 ) -> Generator[Progress, None, ScoreResult]:
     """Score files (and folders) with a saved model; unreadable files get a row with the reason.
 
@@ -427,7 +434,7 @@ def score(
             f"{model_path.name} was trained on {info.encoder_id} embeddings, not {encoder.id}; "
             "score with the encoder it was trained with, or retrain"
         )
-    scanned = yield from scan(paths, catalog, encoder, token)
+    scanned = yield from scan(paths, catalog, encoder, token, follow_links=follow_links)
     judge = model_judge(detector, info, catalog, policy)
     hashes, X = training_matrix(scanned.files, catalog, encoder.id)
     learned = dict(zip(hashes, learned_scores(detector, judge.library, hashes, X)))

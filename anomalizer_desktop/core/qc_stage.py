@@ -12,6 +12,8 @@ from .catalog import Catalog, FileRecord
 from .errors import AnomalizerError
 from .progress import CancelToken, EtaClock, Progress
 from .qc import CHECKS_VERSION, Finding, QcConfig, run_checks
+from .qc.file_problems import file_findings
+from .qc.findings import sort_findings
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +43,7 @@ def check_signals(
     for i, content in enumerate(todo, 1):
         record = by_hash[content]
         try:
-            audio = read_audio(record.path, sample_rate=None, channel_mode="keep")
-            pending.append((content, run_checks(audio.samples, audio.sample_rate, config)))
+            pending.append((content, _findings_of(record.path, config)[0]))
         except AnomalizerError as exc:
             log.info("signal checks skipped for %s: %s", record.path, exc)
         if len(pending) >= BATCH or i == len(todo) or token.cancelled:
@@ -74,5 +75,11 @@ def stored_findings_of(catalog: Catalog, hashes: Sequence[str | None]) -> dict[s
 
 def check_audio(path, config: QcConfig | None = None) -> tuple[list[Finding], object]:
     """Findings for one file plus its native decode (the watcher's fast path)."""
+    return _findings_of(path, config or QcConfig(min_severity=STORE_FROM))
+
+
+def _findings_of(path, config: QcConfig) -> tuple[list[Finding], object]:
+    """The checks' findings and what decoding found wrong with the file, in time order."""
     audio = read_audio(path, sample_rate=None, channel_mode="keep")
-    return run_checks(audio.samples, audio.sample_rate, config or QcConfig(min_severity=STORE_FROM)), audio
+    found = run_checks(audio.samples, audio.sample_rate, config) + file_findings(audio.problems)
+    return sort_findings(found), audio

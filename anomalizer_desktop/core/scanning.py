@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Generator, Sequence
 
-from .audio.io import file_hash, iter_audio_files, probe
+from .audio.io import SkippedLink, file_hash, iter_audio_files, probe
 from .catalog import Catalog
 from .errors import AudioReadError
 from .progress import CancelToken, EtaClock, Progress
@@ -20,13 +21,23 @@ log = logging.getLogger(__name__)
 
 FLUSH_EVERY = 256  # catalog rows per write transaction
 STILL_WRITING = "file changed while it was being read (still being written?); it is read again on the next scan"
+RECENT_S = 2.0  # a file modified this recently may still be being written ...
+SETTLE_S = 0.5  # ... so it is looked at again once, this long after the first look
 
 
-def list_files(roots: Sequence[Path], token: CancelToken) -> Generator[Progress, None, list[Path]]:
+def list_files(roots: Sequence[Path], token: CancelToken, follow_links: bool = False,
+               skipped: list[SkippedLink] | None = None) -> Generator[Progress, None, list[Path]]:
+    """Every audio file under ``roots``; folder links leading outside them are appended to
+    ``skipped`` instead of being walked (unless ``follow_links``). Cancellable between folders."""
     found: list[Path] = []
     seen: set[Path] = set()
+
+    def on_folder(_folder: Path) -> None:
+        token.raise_if_cancelled()
+
     for root in roots:
-        for path in iter_audio_files(root):
+        for path in iter_audio_files(root, follow_links=follow_links, library_roots=roots,
+                                     on_folder=on_folder, skipped=skipped):
             if path in seen:
                 continue
             seen.add(path)
@@ -68,9 +79,7 @@ def check_files(
             catalog.upsert_files(rows)
             rows.clear()
 
-    for i, path in enumerate(found, 1):
-        previous = known.get(str(path))
-        row = _check_one(path, previous, _library_id(path, libraries))
+    def classify(path: Path, previous, row: dict | None) -> None:
         if row is None:
             counts["unchanged"] += 1
         elif previous is None and row.get("hash") in gone_by_hash and not row.get("error"):
@@ -84,15 +93,45 @@ def check_files(
             rows.append(row)
             if len(rows) >= FLUSH_EVERY:
                 flush()
+
+    recent: list[tuple[Path, object, dict]] = []
+    for i, path in enumerate(found, 1):
+        previous = known.get(str(path))
+        row = _check_one(path, previous, _library_id(path, libraries))
+        if row is not None and not row["error"] and time.time() - row["mtime"] < RECENT_S:
+            recent.append((path, previous, row))  # decided after one short wait for them all
+        else:
+            classify(path, previous, row)
         if i % 200 == 0 or i == len(found):
             yield clock.progress("check", i, path.name)
             if token.cancelled:
-                flush()
+                flush()  # the recent ones are not written: the next scan looks at them anew
                 token.raise_if_cancelled()
+    for (path, previous, _), row in zip(recent, _settled([r for _, _, r in recent])):
+        classify(path, previous, row)
     flush()
     if gone:
         counts["missing"] = catalog.mark_missing(Path(p) for p in gone)
     return counts
+
+
+def _settled(recent: list[dict]) -> list[dict]:
+    """Rows of files that were modified just before the scan, looked at again after a short
+    wait: one that changed meanwhile is still being written and is not read as it is now."""
+    if not recent:
+        return []
+    newest = max(row["mtime"] for row in recent)
+    time.sleep(max(0.0, min(SETTLE_S, newest + SETTLE_S - time.time())))
+    out = []
+    for row in recent:
+        try:
+            st = os.stat(row["path"])
+            same = (st.st_size, st.st_mtime) == (row["size"], row["mtime"])
+        except OSError:
+            same = False
+        out.append(row if same else {**row, "size": -1, "mtime": -1.0, "hash": None,
+                                     "error": STILL_WRITING})
+    return out
 
 
 def _library_id(path: Path, libraries: dict[Path, int]) -> int | None:
@@ -110,7 +149,7 @@ def _check_one(path: Path, previous: tuple[int, float, int] | None, library_id) 
     try:
         before = os.stat(path)
     except OSError as exc:
-        row["error"] = f"cannot read file: {exc.strerror or exc}"
+        row["error"] = _stat_failure(path, exc)
         return row
     if previous is not None and previous[0] == before.st_size and previous[1] == before.st_mtime:
         return None
@@ -133,3 +172,16 @@ def _check_one(path: Path, previous: tuple[int, float, int] | None, library_id) 
                channels=info.channels, format=f"{info.format}/{info.subtype}")
     return row
 
+
+
+def _stat_failure(path: Path, exc: OSError) -> str:
+    """Why ``path`` cannot even be looked at, in words: a broken link says where it points."""
+    if isinstance(exc, FileNotFoundError) and os.path.islink(path):
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        return f"broken link: points to {target}, which does not exist"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return f"cannot read file: {exc.strerror or exc}"

@@ -131,11 +131,11 @@ def listed_rows(paths: Sequence[Path]) -> list[LoopRow]:
     return [LoopRow(-(i + 1), str(p), p.name, p.parent.name) for i, p in enumerate(paths)]
 
 
-def _list_paths(roots: Sequence[Path], token: CancelToken) -> list[Path]:
+def _list_paths(roots: Sequence[Path], token: CancelToken, follow_links: bool) -> list[Path]:
     paths: list[Path] = []
     for root in roots:
         if root.is_dir():
-            for p in iter_audio_files(root):
+            for p in iter_audio_files(root, follow_links=follow_links, library_roots=roots):
                 paths.append(p)
                 if len(paths) % 2000 == 0:
                     token.raise_if_cancelled()
@@ -153,13 +153,15 @@ def analyse(
     retrain: bool = False,
     list_first: bool = False,
     token: CancelToken | None = None,
+    follow_links: bool = False,
 ) -> Generator[Progress, None, AnalysisResult]:
     """Bring every file under ``roots`` up to date: catalog, embeddings, model, scores, map.
 
     Trains the personal model when there is none, when it was made with another encoder or on
     other folders, or when ``retrain``; otherwise scores with the existing one. ``list_first``
     walks the folders before anything else (a newly added library); otherwise the rows the
-    catalog already has, with their stored scores, are reported first.
+    catalog already has, with their stored scores, are reported first. Folder links out of
+    the libraries are walked only with ``follow_links``; the skipped ones are warnings.
     """
     from ..core.embedding import make_encoder
     from ..core.errors import NotEnoughDataError
@@ -169,7 +171,7 @@ def analyse(
     if not roots:
         return AnalysisResult([], None)
     if list_first:
-        paths = _list_paths(roots, token)
+        paths = _list_paths(roots, token, follow_links)
         yield Progress("listed", len(paths), len(paths), f"{len(paths):,} audio files found",
                        extra={"paths": paths})
     else:
@@ -183,24 +185,27 @@ def analyse(
     encoder = make_encoder(encoder_name, notice=notices.append)
     yield Progress("encoder", 1, 1, notices[-1] if notices else f"encoder: {encoder.name}",
                    extra={"notices": list(notices), "encoder_id": encoder.id})
-    scanned = yield from _scan_showing_findings(jobs.scan(roots, catalog, encoder, token),
-                                                catalog, model_path)
+    scan = jobs.scan(roots, catalog, encoder, token, follow_links=follow_links)
+    scanned = yield from _scan_showing_findings(scan, catalog, model_path)
     rows = stored_rows(scanned.files, catalog, model_path)
     yield Progress("scanned", len(rows), len(rows), f"{len(rows):,} files in the catalog",
                    extra={"rows": rows, "library": model_library(model_path, catalog)})
 
     trained = False
-    warnings: list[str] = []
+    warnings = [f"not followed: {link.path.name} (a folder link out of the library, to "
+                f"{link.target})" for link in scanned.skipped_links]
     if retrain or _needs_training(model_path, encoder.id, roots):
         try:
-            result = yield from jobs.train(roots, catalog, encoder, model_path, network, token=token)
+            result = yield from jobs.train(roots, catalog, encoder, model_path, network,
+                                           token=token, follow_links=follow_links)
         except NotEnoughDataError as exc:
             warnings.append(str(exc))
             return AnalysisResult(rows, None, notices=notices, warnings=warnings,
                                   library=model_library(model_path, catalog))
         warnings.extend(result.warnings)
         trained = True
-    scored = yield from jobs.score(roots, catalog, model_path, encoder, token)
+    scored = yield from jobs.score(roots, catalog, model_path, encoder, token,
+                                   follow_links=follow_links)
     yield Progress("map", 0, None, "projecting the library to 2-D")
     out_rows, map_data, detector = _finish(scored, catalog, model_path, encoder.id)
     info = scored.model

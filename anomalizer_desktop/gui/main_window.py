@@ -103,10 +103,11 @@ class MainWindow(QMainWindow):
         encoder = str(self.settings.value("encoder", "auto"))
         network = str(self.settings.value("network", "AEwRES"))
         catalog, model_path = self.catalog, self.model_path
+        links = window_actions.follow_links(self)
 
         def job(token):
             return analyse(roots, catalog, model_path, encoder, network, retrain=retrain,
-                           list_first=list_first, token=token)
+                           list_first=list_first, token=token, follow_links=links)
 
         self.start_job(JobRunner(job, name="analyse"), "Analysing libraries…",
                        self._on_analysis_done)

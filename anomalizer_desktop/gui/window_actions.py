@@ -62,6 +62,11 @@ def install(w: MainWindow) -> None:
     a["demo"] = _action(w, "Open &demo library", lambda: open_demo(w),
                         tip="Write a small synthetic loop pack with planted oddities and add it")
     a["rescan"] = _action(w, "&Rescan libraries", w.rescan, "F5")
+    a["follow_links"] = _action(
+        w, "Follow folder &links out of libraries", lambda on: set_follow_links(w, on),
+        checkable=True, tip="Also scan symlinked folders that lead outside your library folders "
+                            "(off: they are skipped, so a link to / cannot walk the whole disk)")
+    a["follow_links"].setChecked(follow_links(w))
     a["quit"] = _action(w, "&Quit", w.close, "Ctrl+Q")
     a["play"] = _action(w, "&Play / stop", w.audition.toggle, "Space")
     a["stop"] = _action(w, "&Stop", w.audition.stop, "Esc")
@@ -107,7 +112,7 @@ def install(w: MainWindow) -> None:
     a["libraries"] = w.library_dock.toggleViewAction()
     a["takes"] = w.takes_dock.toggleViewAction()
     menus = [
-        ("&File", ["add", "demo", "rescan", None, "quit"]),
+        ("&File", ["add", "demo", "rescan", "follow_links", None, "quit"]),
         ("&Edit", ["fine", "copy", "reveal"]),
         ("&View", ["filter", "flagged", None, "libraries", "takes", "similar_panel", None,
                    "tray"]),
@@ -125,6 +130,16 @@ def install(w: MainWindow) -> None:
             else:
                 menu.addAction(a[name])
     w.table.customContextMenuRequested.connect(lambda pos: show_row_menu(w, pos))
+
+
+def follow_links(w: MainWindow) -> bool:
+    return str(w.settings.value("follow_links", "false")).lower() == "true"
+
+
+def set_follow_links(w: MainWindow, on: bool) -> None:
+    if on != follow_links(w):
+        w.settings.setValue("follow_links", "true" if on else "false")
+        w.rescan()
 
 
 def move_selection(w: MainWindow, delta: int) -> None:

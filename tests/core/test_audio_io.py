@@ -223,6 +223,23 @@ def test_text_file_named_wav(tmp_path: Path) -> None:
     assert err.__cause__ is not None  # chained to libsndfile's error
 
 
+@pytest.mark.parametrize("name, content, says", [
+    ("corrupt.mp3", b"ID3\x03\x00\x00\x00\x00\x00\x00" + bytes(range(256)) * 20,
+     "damaged MP3 data: no MPEG audio frame decodes"),
+    ("noise.wav", bytes(np.random.default_rng(0).integers(0, 256, 3000, dtype=np.uint8)),
+     "no known audio format in its data"),
+    ("readme.flac", b"# notes\n" * 50, "the file holds text, not audio"),
+    ("really.wav", b"fLaC" + bytes(2000), "named .wav but the data is FLAC"),
+])
+def test_codec_errors_say_what_is_in_the_file(tmp_path: Path, name: str, content: bytes,
+                                              says: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    err = expect_error(path, "not a readable audio file: ")
+    assert says in str(err)
+    assert "does not exist" not in str(err) and "pipe" not in str(err)
+
+
 def test_corrupt_header(tmp_path: Path) -> None:
     path = tmp_path / "corrupt.wav"
     sf.write(path, sine(SR, 0.2), SR, subtype="PCM_16")
@@ -261,7 +278,9 @@ def test_truncated_file_decodes_what_is_there(tmp_path: Path,
     assert len(decoded.samples) == 12_000
     assert len(decoded.warnings) == 1 and "truncated" in decoded.warnings[0]
     assert "1 s" in decoded.warnings[0]  # what the header promised
-    assert "truncated" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]  # the row says it, once
+    (problem,) = decoded.problems
+    assert problem.kind == "damaged_file" and problem.start_s == pytest.approx(0.25)
     assert abs(np.abs(decoded.samples[1000:-1000]).max() - 0.5) < 1e-3
 
 
@@ -312,6 +331,9 @@ def test_nan_and_inf_samples_become_silence(tmp_path: Path) -> None:
     assert np.isfinite(decoded.samples).all()
     assert np.all(decoded.samples[1000:1100] == 0) and decoded.samples[5000] == 0
     assert any("102 non-finite samples" in w for w in decoded.warnings)
+    (problem,) = decoded.problems
+    assert problem.kind == "non_finite"
+    assert (problem.start_s, problem.end_s) == (pytest.approx(1000 / SR), pytest.approx(6000 / SR))
     np.testing.assert_allclose(decoded.samples[2000:4000], data[2000:4000], atol=1e-6)
 
 
@@ -467,17 +489,55 @@ def test_iter_audio_files_symlink_loop_terminates(tmp_path: Path) -> None:
     (tmp_path / "sub/deeper/loop").symlink_to(tmp_path)  # cycle back to the root
     (tmp_path / "sub/self").symlink_to(tmp_path / "sub")
     (tmp_path / "dangling.wav").symlink_to(tmp_path / "missing.wav")
+    (tmp_path / "dangling.txt").symlink_to(tmp_path / "missing.txt")
     found = list(iter_audio_files(tmp_path))
-    assert found == expected
+    # a broken link with an audio name is listed, so the scan can say what is wrong with it
+    assert found == expected[:3] + [tmp_path / "dangling.wav"] + expected[3:]
 
 
-def test_iter_audio_files_follows_symlinked_folder_once(tmp_path: Path) -> None:
+def test_iter_audio_files_follows_links_inside_the_library_only(tmp_path: Path) -> None:
+    lib, other = tmp_path / "lib", tmp_path / "other"
+    (other / "drums").mkdir(parents=True)
+    (other / "drums/k.wav").write_bytes(b"x")
+    (lib / "own").mkdir(parents=True)
+    (lib / "own/s.wav").write_bytes(b"x")
+    (lib / "linked").symlink_to(other)
+    (lib / "shortcut").symlink_to(lib / "own")  # inside the library: followed (once)
+    (lib / "root").symlink_to("/")
+    skipped: list = []
+    found = list(iter_audio_files(lib, skipped=skipped))
+    assert found == [lib / "own/s.wav"]  # "shortcut" leads to a folder already walked
+    assert [(s.path.name, s.target) for s in skipped] == [
+        ("linked", Path(os.path.realpath(other))), ("root", Path("/"))]
+    assert list(iter_audio_files(lib / "linked")) == [lib / "linked/drums/k.wav"]  # as a root
+    assert list(iter_audio_files(lib, library_roots=[other])) == [
+        lib / "linked/drums/k.wav", lib / "own/s.wav"]  # another library root
+
+
+def test_iter_audio_files_follows_outside_links_when_asked(tmp_path: Path) -> None:
     lib, other = tmp_path / "lib", tmp_path / "other"
     (other / "drums").mkdir(parents=True)
     (other / "drums/k.wav").write_bytes(b"x")
     lib.mkdir()
     (lib / "linked").symlink_to(other)
-    assert list(iter_audio_files(lib)) == [lib / "linked/drums/k.wav"]
+    assert list(iter_audio_files(lib, follow_links=True)) == [lib / "linked/drums/k.wav"]
+
+
+def test_iter_audio_files_can_be_stopped_between_folders(tmp_path: Path) -> None:
+    make_tree(tmp_path)
+    visited: list[Path] = []
+
+    class Stop(Exception):
+        pass
+
+    def on_folder(folder: Path) -> None:
+        visited.append(folder)
+        if len(visited) == 3:
+            raise Stop
+
+    with pytest.raises(Stop):
+        list(iter_audio_files(tmp_path, on_folder=on_folder))
+    assert visited[0] == tmp_path and len(visited) == 3
 
 
 def test_iter_audio_files_unreadable_subfolder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -11,6 +11,7 @@ import pytest
 from anomalizer_desktop.core.detect import make_detector
 from anomalizer_desktop.core.detect.persistence import (
     FORMAT_VERSION,
+    checksum,
     load_model,
     read_model_info,
     save_model,
@@ -126,9 +127,79 @@ def test_damaged_tensors_are_a_model_file_error(tmp_path):
         meta = dict(f.metadata())
     tensors = load_file(str(path))
     del tensors["c"]
+    meta["checksum"] = checksum(tensors, meta)  # consistent, but not a model any more
     save_file(tensors, str(path), metadata=meta)
     with pytest.raises(ModelFileError, match="could not be rebuilt"):
         load_model(path)
+
+
+def _rewrite(path, tensors=None, fix_checksum=True, **meta_changes):
+    from safetensors import safe_open
+    from safetensors.numpy import load_file, save_file
+
+    with safe_open(str(path), framework="np") as f:
+        meta = dict(f.metadata())
+    tensors = load_file(str(path)) if tensors is None else tensors
+    meta.update(meta_changes)
+    if fix_checksum:
+        meta["checksum"] = checksum(tensors, meta)
+    save_file(tensors, str(path), metadata=meta)
+
+
+@pytest.mark.parametrize("name", ["AEwRES", "pca"])
+def test_flipped_bytes_are_refused_not_scored(name, tmp_path):
+    path = save_model(fitted(name), tmp_path / "m.anomalizer", ENCODER).path
+    data = bytearray(path.read_bytes())
+    header = int.from_bytes(data[:8], "little") + 8
+    rng = np.random.default_rng(3)
+    for i in rng.choice(np.arange(header, len(data)), 64, replace=False):
+        data[i] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="damaged .*checksum does not match"):
+        load_model(path)
+
+
+def test_changed_metadata_is_refused(tmp_path):
+    path = save_model(fitted("pca"), tmp_path / "m.anomalizer", ENCODER).path
+    _rewrite(path, fix_checksum=False, threshold="0.001")
+    with pytest.raises(ModelFileError, match="checksum does not match"):
+        load_model(path)
+    _rewrite(path, fix_checksum=False, checksum="")
+    with pytest.raises(ModelFileError, match="no checksum"):
+        load_model(path)
+
+
+def test_non_finite_weights_or_threshold_are_a_clear_error(tmp_path):
+    from safetensors.numpy import load_file
+
+    path = save_model(fitted("ae"), tmp_path / "m.anomalizer", ENCODER).path
+    tensors = load_file(str(path))
+    name = sorted(k for k in tensors if k.startswith("net.") and tensors[k].dtype.kind == "f")[0]
+    tensors[name].flat[0] = np.nan
+    _rewrite(path, tensors)
+    with pytest.raises(ModelFileError, match=f"non-finite values .* in {name}"):
+        load_model(path)
+    path = save_model(fitted("ae"), tmp_path / "t.anomalizer", ENCODER).path
+    _rewrite(path, threshold="nan")
+    with pytest.raises(ModelFileError, match="threshold of nan"):
+        load_model(path)
+
+
+def test_saving_a_non_finite_model_is_refused(tmp_path):
+    detector = fitted("pca")
+    detector.threshold_ = float("nan")
+    with pytest.raises(ModelFileError, match="threshold of nan"):
+        save_model(detector, tmp_path / "m.anomalizer", ENCODER)
+    assert not list(tmp_path.iterdir())
+
+
+def test_format_1_files_without_checksum_still_load(tmp_path):
+    detector = fitted("pca")
+    path = save_model(detector, tmp_path / "m.anomalizer", ENCODER).path
+    _rewrite(path, fix_checksum=False, format_version="1", checksum="")
+    loaded, _ = load_model(path)
+    X = data(10, seed=5)
+    np.testing.assert_array_equal(loaded.score(X), detector.score(X))
 
 
 def test_save_overwrites_atomically(tmp_path):

@@ -5,11 +5,11 @@ Every failure surfaces as :class:`AudioReadError` whose message reads
 
 Decisions:
 * Non-finite samples (NaN/inf, only possible in float files) are replaced by 0 and reported in
-  :attr:`DecodedAudio.warnings` (and the log) rather than rejecting the file: the rest of the
-  take is still worth analysing, and signal QC can show the warning.
+  :attr:`DecodedAudio.problems` rather than rejecting the file: the rest of the take is still
+  worth analysing, and the scan keeps each problem as a finding in the file's row.
 * Truncated or damaged files (the header promises more data than the file holds, a FLAC frame
-  that does not decode) are decoded as far as the data goes, with a warning in
-  :attr:`DecodedAudio.warnings`; a header with no decodable data at all is an error.
+  that does not decode) are decoded as far as the data goes, with a problem in
+  :attr:`DecodedAudio.problems`; a header with no decodable data at all is an error.
 * The duration limit is checked from the header before any sample is decoded, and decoding is
   streamed block by block (downmix + resample per block), so peak memory is about the size of
   the 48 kHz output, never the whole source file.
@@ -26,7 +26,7 @@ import stat
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any, Callable, Iterator, Literal, Sequence
 
 import numpy as np
 
@@ -71,20 +71,38 @@ class AudioInfo:
 
 
 @dataclass(frozen=True)
+class FileProblem:
+    """Something wrong with the file itself that did not stop decoding.
+
+    ``kind``: "damaged_file" (truncated, or decoding stopped at damaged data) or "non_finite"
+    (NaN/inf samples, replaced by silence); ``start_s``/``end_s``: where, in the decoded audio;
+    ``message``: one line for a user."""
+
+    kind: str
+    message: str
+    start_s: float
+    end_s: float
+
+
+@dataclass(frozen=True)
 class DecodedAudio:
     """Decoded float32 samples at ``sample_rate``: shape (frames,) for mono, else (frames, ch).
 
-    ``warnings`` lists problems that did not stop decoding (truncation, non-finite samples).
+    ``problems`` lists what did not stop decoding (truncation, damage, non-finite samples).
     """
 
     samples: np.ndarray
     sample_rate: int
     info: AudioInfo
-    warnings: tuple[str, ...] = ()
+    problems: tuple[FileProblem, ...] = ()
 
     @property
     def duration_s(self) -> float:
         return self.samples.shape[0] / self.sample_rate
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return tuple(p.message for p in self.problems)
 
 
 def _fail(path: Path, reason: str) -> AudioReadError:
@@ -122,12 +140,38 @@ def _skip_dir(name: str) -> bool:
     return name.startswith(".") or name.lower() in _SKIPPED_DIRS
 
 
-def iter_audio_files(root: Path | str) -> Iterator[Path]:
+MAX_DEPTH = 64  # folders below a root; deeper is a link maze, not a sample library
+
+
+@dataclass(frozen=True)
+class SkippedLink:
+    """A symlinked folder the walk did not enter because it leads outside the library."""
+
+    path: Path
+    target: Path
+
+
+def _inside(path: str, roots: Sequence[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+def iter_audio_files(
+    root: Path | str,
+    follow_links: bool = False,
+    library_roots: Sequence[Path | str] = (),
+    on_folder: Callable[[Path], None] | None = None,
+    skipped: list[SkippedLink] | None = None,
+) -> Iterator[Path]:
     """Yield audio files under ``root`` recursively, in sorted (depth-first, by name) order.
 
-    Hidden and system folders are skipped; symlinked folders are followed once (a symlink cycle
-    ends); an unreadable subfolder is logged and skipped. A file ``root`` yields itself if it is
-    audio. A missing or unlistable ``root`` raises :class:`AudioReadError`.
+    Hidden and system folders are skipped; an unreadable subfolder is logged and skipped; a
+    symlink cycle ends. A symlinked folder is entered only when it leads inside ``root`` or one
+    of ``library_roots`` (a link to the system temp folder or to ``/`` would otherwise walk the
+    whole disk), or with ``follow_links``; the ones left out are appended to ``skipped``. Links
+    to single files are yielded like files, and so are broken links with an audio name, so the
+    scan can say what is wrong with them. ``on_folder`` is called before each folder is listed
+    (the scan's cancel point: it may raise). A file ``root`` yields itself if it is audio. A
+    missing or unlistable ``root`` raises :class:`AudioReadError`.
     """
     root = Path(root)
     try:
@@ -138,10 +182,13 @@ def iter_audio_files(root: Path | str) -> Iterator[Path]:
         if stat.S_ISREG(st.st_mode) and is_audio_path(root):
             yield root
         return
+    if on_folder is not None:
+        on_folder(root)
     try:
         first = _sorted_entries(root)
     except OSError as exc:
         raise AudioReadError(f"cannot list folder {root}: {exc.strerror or exc}") from exc
+    allowed = [os.path.realpath(r) for r in (root, *library_roots)]
     seen: set[tuple[int, int]] = {(st.st_dev, st.st_ino)}
     stack: list[Iterator[os.DirEntry[str]]] = [iter(first)]
     while stack:
@@ -152,21 +199,35 @@ def iter_audio_files(root: Path | str) -> Iterator[Path]:
         try:
             is_dir = entry.is_dir()  # follows symlinks
             is_file = not is_dir and entry.is_file()
+            broken = not is_dir and not is_file and entry.is_symlink()
         except OSError:
             continue
-        if is_file:
+        if is_file or broken:
             if is_audio_path(entry.name):
                 yield Path(entry.path)
             continue
         if not is_dir or _skip_dir(entry.name):
             continue
         try:
+            if entry.is_symlink() and not follow_links:
+                target = os.path.realpath(entry.path)
+                if not _inside(target, allowed):
+                    log.warning("not following %s: the folder link leads outside the library, "
+                                "to %s (follow links to include it)", entry.path, target)
+                    if skipped is not None:
+                        skipped.append(SkippedLink(Path(entry.path), Path(target)))
+                    continue
+            if len(stack) > MAX_DEPTH:
+                log.warning("skipping %s: more than %d folders deep", entry.path, MAX_DEPTH)
+                continue
             dst = entry.stat()
             key = (dst.st_dev, dst.st_ino)
             if key in seen:
                 log.debug("skipping %s: folder already visited (symlink loop?)", entry.path)
                 continue
             seen.add(key)
+            if on_folder is not None:
+                on_folder(Path(entry.path))
             stack.append(iter(_sorted_entries(Path(entry.path))))
         except OSError as exc:
             log.warning("skipping unreadable folder %s: %s", entry.path, exc.strerror or exc)
@@ -221,6 +282,54 @@ def _sf_reason(exc: Exception) -> str:
     return reason.rstrip(".") or "unknown format"
 
 
+# What the first bytes of a file say it holds, and what each suffix promises.
+_SUFFIX_FORMAT = {".wav": "WAV", ".wave": "WAV", ".aif": "AIFF", ".aiff": "AIFF", ".aifc": "AIFF",
+                  ".flac": "FLAC", ".ogg": "Ogg", ".oga": "Ogg", ".opus": "Ogg", ".mp3": "MP3"}
+# libsndfile's words for "no decoder took it", which read as if the file were missing.
+_MISLEADING = ("does not exist or is not a regular file", "format not recognised",
+               "unknown format")
+
+
+def sniff_format(head: bytes) -> str | None:
+    """"WAV", "AIFF", "FLAC", "Ogg", "MP3", "text" or None, from a file's first bytes."""
+    if head[:4] in (b"RIFF", b"RF64", b"BW64") and head[8:12] == b"WAVE":
+        return "WAV"
+    if head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+        return "AIFF"
+    if head[:4] == b"fLaC":
+        return "FLAC"
+    if head[:4] == b"OggS":
+        return "Ogg"
+    if head[:3] == b"ID3" or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return "MP3"
+    if head and all(32 <= b < 127 or b in (9, 10, 13) for b in head[:256]):
+        return "text"
+    return None
+
+
+def _unreadable(path: Path, exc: Exception) -> str:
+    """Why no decoder took ``path``, from what the file holds rather than libsndfile's guess."""
+    reason = _sf_reason(exc)
+    vague = any(m in reason.lower() for m in _MISLEADING)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(512)
+    except OSError:
+        return f"not a readable audio file: {reason}"
+    found, promised = sniff_format(head), _SUFFIX_FORMAT.get(path.suffix.lower())
+    if found == "text":
+        return "not a readable audio file: the file holds text, not audio"
+    if found is None:
+        detail = "no known audio format in its data" if vague else reason
+        return f"not a readable audio file: {detail}"
+    if promised and found != promised:
+        return (f"not a readable audio file: named {path.suffix} but the data is {found}"
+                + ("" if vague else f" ({reason})"))
+    detail = {"MP3": "no MPEG audio frame decodes (corrupt or incomplete file)"}.get(
+        found, "damaged header or data") if vague else reason
+    return f"not a readable audio file: damaged {found} data: {detail}"
+
+
 def probe(path: Path | str) -> AudioInfo:
     """Read only the header. Raises :class:`AudioReadError` for anything unusable."""
     import soundfile as sf
@@ -230,7 +339,7 @@ def probe(path: Path | str) -> AudioInfo:
     try:
         meta = sf.info(os.fspath(path))
     except (sf.SoundFileError, RuntimeError, OSError, ValueError) as exc:
-        raise _fail(path, f"not a readable audio file: {_sf_reason(exc)}") from exc
+        raise _fail(path, _unreadable(path, exc)) from exc
     sample_rate, channels, frames = int(meta.samplerate), int(meta.channels), int(meta.frames)
     if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE:
         raise _fail(path, f"implausible sample rate {sample_rate} Hz (corrupt header?)")
@@ -314,21 +423,27 @@ def read_audio(
         raise _fail(path, f"decoding failed: {reason} (damaged or truncated file)")
     if decoded.samples.shape[0] == 0:
         raise _fail(path, f"too short to analyse ({frames_read} samples)")
-    warnings: list[str] = []
+    problems: list[FileProblem] = []
     read_s = format_duration(frames_read / info.sample_rate)
+    decoded_s = frames_read / info.sample_rate
     if decoded.stopped_by:
-        warnings.append(f"damaged file: decoding stopped after {read_s} ({decoded.stopped_by})")
+        problems.append(FileProblem(
+            "damaged_file", f"damaged file: decoding stopped after {read_s} ({decoded.stopped_by})",
+            decoded_s, decoded_s))
     elif frames_read < decoded.promised:
-        warnings.append(
-            f"truncated file: {read_s} of audio data, header promises "
-            f"{format_duration(decoded.promised / info.sample_rate)}"
-        )
+        promised_s = decoded.promised / info.sample_rate
+        problems.append(FileProblem(
+            "damaged_file", f"truncated file: {read_s} of audio data, header promises "
+                            f"{format_duration(promised_s)}", decoded_s, decoded_s))
     if decoded.non_finite:
-        warnings.append(f"{decoded.non_finite} non-finite samples (NaN/inf) replaced by silence")
-    for message in warnings:
-        log.warning("%s: %s", path, message)
+        first, last = decoded.non_finite_span
+        problems.append(FileProblem(
+            "non_finite", f"{decoded.non_finite} non-finite samples (NaN/inf) replaced by silence",
+            first / info.sample_rate, last / info.sample_rate))
+    for problem in problems:  # the row carries them as findings; the log only for details
+        log.debug("%s: %s", path, problem.message)
     return DecodedAudio(samples=decoded.samples, sample_rate=sample_rate, info=info,
-                        warnings=tuple(warnings))
+                        problems=tuple(problems))
 
 
 @dataclass
@@ -336,6 +451,7 @@ class _Decoded:
     samples: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     frames_read: int = 0
     non_finite: int = 0
+    non_finite_span: tuple[int, int] = (0, 0)  # first and last bad frame, at the file's rate
     promised: int = 0
     stopped_by: str = ""
 
@@ -352,13 +468,18 @@ def _decode(info: AudioInfo, sample_rate: int, channel_mode: ChannelMode) -> _De
         )
     result = _Decoded(promised=info.frames)
     parts: list[np.ndarray] = []
+    start = 0
     for block in _read_blocks(info, result):
         finite = np.isfinite(block)
         if not finite.all():
+            bad = np.flatnonzero(~finite.all(axis=1))
+            first = start + int(bad[0]) if not result.non_finite else result.non_finite_span[0]
+            result.non_finite_span = (first, start + int(bad[-1]))
             result.non_finite += int(block.size - np.count_nonzero(finite))
             np.nan_to_num(block, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
         if out_channels == 1:
             block = to_mono(block)[:, None]
+        start += block.shape[0]
         parts.append(block if stream is None else stream.resample_chunk(block))
     if stream is not None:
         parts.append(stream.resample_chunk(np.zeros((0, out_channels), np.float32), last=True))
@@ -380,7 +501,7 @@ def _read_blocks(info: AudioInfo, result: _Decoded) -> Iterator[np.ndarray]:
     try:
         handle: Any = sf.SoundFile(os.fspath(info.path), mode="r")
     except (sf.SoundFileError, RuntimeError, OSError) as exc:
-        raise _fail(info.path, f"not a readable audio file: {_sf_reason(exc)}") from exc
+        raise _fail(info.path, _unreadable(info.path, exc)) from exc
     match = _TRUNCATION.search(handle.extra_info or "")
     size = _BLOCK_FRAMES
     try:

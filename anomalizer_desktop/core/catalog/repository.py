@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -323,12 +324,19 @@ class Catalog(FacetRows, Database):
 
     def put_scores(self, model_id: int, rows: Iterable[tuple]) -> None:
         """Store (replace) ``(file_id, score, threshold, flagged[, learned])`` rows for a model:
-        ``score`` is the calibrated evidence, ``learned`` the model's own score."""
+        ``score`` is the calibrated evidence, ``learned`` the model's own score. A row whose
+        score or threshold is not a finite number is not stored (it would mean nothing)."""
         now = time.time()
         params = []
         for row in rows:
             f, s, t, fl = row[:4]
             learned = row[4] if len(row) > 4 else None
+            if not (math.isfinite(float(s)) and math.isfinite(float(t))):
+                log.warning("not storing a non-finite score (%s, threshold %s) for file %s",
+                            s, t, f)
+                continue
+            if learned is not None and not math.isfinite(float(learned)):
+                learned = None
             params.append((int(f), int(model_id), float(s), float(t), int(bool(fl)), now,
                            None if learned is None else float(learned)))
         with self.transaction() as conn:

@@ -4,13 +4,18 @@ Tensors: everything ``Detector.get_state`` returns (network weights prefixed ``n
 ``c``, ``scaler.mean``/``scaler.scale``, ``train_scores``, tree or PCA arrays, ...).
 String metadata: ``format`` = "anomalizer-model", ``format_version``, ``detector``, ``params``
 (JSON), ``encoder_id``, ``dim``, ``versions`` (JSON), ``created`` (UTC ISO 8601), ``n_train``,
-``threshold`` and ``extra`` (a JSON dict chosen by the caller, e.g. a file list summary).
+``threshold``, ``extra`` (a JSON dict chosen by the caller, e.g. a file list summary) and, from
+format 2, ``checksum``: SHA-256 over every tensor (name, dtype, shape, bytes) and every other
+metadata field, checked at load, so a damaged file is refused instead of scoring wrongly.
+The detector's tensors and threshold must be finite, when saving and when loading.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import math
 import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -25,7 +30,8 @@ from .base import Detector
 log = logging.getLogger(__name__)
 
 FORMAT_MARKER = "anomalizer-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the checksum
+CHECKSUM_FROM_VERSION = 2
 MODEL_SUFFIX = ".anomalizer"
 
 
@@ -90,17 +96,55 @@ def save_model(detector: Detector, path: Path, encoder_id: str,
         "threshold": repr(float(detector.threshold_)),
         "extra": json.dumps(extra),
     }
+    arrays = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
+    _check_finite(arrays, meta["threshold"], f"the trained {detector.name} model",
+                  "training went wrong (retrain, or try another network)")
+    meta["checksum"] = checksum(arrays, meta)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        save_file({k: np.ascontiguousarray(v) for k, v in tensors.items()}, str(tmp),
-                  metadata=meta)
+        save_file(arrays, str(tmp), metadata=meta)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
     log.info("saved %s model (%s, %d loops) to %s", detector.name, encoder_id, info_n_train, path)
     return _info_from_meta(meta, path)
+
+
+def checksum(tensors: dict[str, np.ndarray], meta: dict[str, str]) -> str:
+    """SHA-256 over the tensors (sorted by name: name, dtype, shape, bytes) and the metadata
+    (sorted by key, ``checksum`` itself left out)."""
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        a = np.ascontiguousarray(tensors[name])
+        h.update(f"{name}\0{a.dtype.str}\0{a.shape}\0".encode())
+        h.update(a.tobytes())
+    for key in sorted(k for k in meta if k != "checksum"):
+        h.update(f"{key}\0{meta[key]}\0".encode())
+    return h.hexdigest()
+
+
+def _detector_tensors(tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The detector's own tensors (the library's evidence may hold NaN for "not scored")."""
+    from ..evidence.store import PREFIX
+
+    return {k: v for k, v in tensors.items() if not k.startswith(PREFIX)}
+
+
+def _check_finite(tensors: dict[str, np.ndarray], threshold: str, what: str, advice: str) -> None:
+    bad = [k for k, v in sorted(_detector_tensors(tensors).items())
+           if v.dtype.kind == "f" and not np.isfinite(v).all()]
+    try:
+        finite_threshold = math.isfinite(float(threshold))
+    except ValueError:
+        finite_threshold = False
+    if bad or not finite_threshold:
+        parts = ([f"non-finite values (NaN/inf) in {', '.join(bad[:3])}"
+                  + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")] if bad else [])
+        if not finite_threshold:
+            parts.append(f"a threshold of {threshold}")
+        raise ModelFileError(f"{what} has {' and '.join(parts)}; {advice}")
 
 
 def _read_meta(path: Path) -> dict[str, str]:
@@ -173,6 +217,11 @@ def load_model(path: Path, expected_encoder_id: str | None = None) -> tuple[Dete
     try:
         with safe_open(str(path), framework="np") as f:
             tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as exc:
+        raise ModelFileError(f"{path}: the model's data cannot be read ({exc}); the file is "
+                             "damaged, retrain it") from exc
+    _verify(path, tensors, meta)
+    try:
         cls = detector_class(info.detector)
         detector = cls.from_state(tensors, info.params)
     except ModelFileError:
@@ -182,3 +231,17 @@ def load_model(path: Path, expected_encoder_id: str | None = None) -> tuple[Dete
     if detector.n_features_in_ != info.dim:
         raise ModelFileError(f"{path}: stored dimension {info.dim} does not match its weights")
     return detector, info
+
+
+def _verify(path: Path, tensors: dict[str, np.ndarray], meta: dict[str, str]) -> None:
+    """Refuse a damaged model file: checksum (format 2 on), finite weights and threshold."""
+    if int(meta["format_version"]) >= CHECKSUM_FROM_VERSION:
+        stored = meta.get("checksum", "")
+        if not stored:
+            raise ModelFileError(f"{path}: the model file has no checksum; it is damaged, "
+                                 "retrain it")
+        if checksum(tensors, meta) != stored:
+            raise ModelFileError(f"{path}: the model file is damaged (its checksum does not "
+                                 "match: changed on disk or a bad copy); retrain it")
+    _check_finite(tensors, meta.get("threshold", "nan"), f"{path.name}",
+                  "the file is damaged, retrain it")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..qc.findings import Finding
+from ..qc.findings import FILE_KINDS, TITLES, Finding
 from .floor import unmistakable
 from .library import LEARNED, Calibrated, LibraryEvidence, learned_statistic, logit, severity_matrix
 from .policy import FlagPolicy
@@ -140,6 +140,10 @@ class Judge:
                 n = lib.n - (1 if member >= 0 else 0)
                 shown.append((p, strongest, f"{where(strongest)}{more}, "
                               + rarity(max(0, beaten), n)))
+        for kind in FILE_KINDS:  # facts about the file itself: their own words
+            mine = [f for f in counted if f.kind == kind]
+            if mine and kind in floor_kinds:
+                shown.append((0.0, mine[0], mine[0].detail or TITLES[kind]))
         shown.sort(key=lambda t: t[0])
         reasons = tuple(f for p, f, _ in shown if f is not None and p <= SHOW_P)
         reasons = tuple(f2 for f in reasons for f2 in sorted(

@@ -8,16 +8,17 @@ Public API::
 
 Modules: findings (Finding, severities, labels), context (shared analysis of one file),
 level (clipping, DC offset, silence), transients (clicks, dropouts, noise bursts), tonal (hum),
-loop (seam, off-grid onsets), stereo (phase), runner (run_checks, QcConfig).
+loop (seam, off-grid onsets), stereo (phase), runner (run_checks, QcConfig), file_problems
+(truncated/damaged files and NaN samples as findings).
 """
 
 from __future__ import annotations
 
-from .findings import (CHECKS, CHECKS_VERSION, DESCRIPTIONS, TITLES, Finding, group_findings,
-                       max_severity, severity_from_ratio, severity_level)
+from .findings import (ALL_KINDS, CHECKS, CHECKS_VERSION, DESCRIPTIONS, FILE_KINDS, TITLES,
+                       Finding, group_findings, max_severity, severity_from_ratio, severity_level)
 from .runner import DEFAULT_MIN_SEVERITY, QcConfig, run_checks
 
 __all__ = [
-    "CHECKS", "CHECKS_VERSION", "DEFAULT_MIN_SEVERITY", "DESCRIPTIONS", "TITLES", "Finding",
+    "ALL_KINDS", "CHECKS", "CHECKS_VERSION", "FILE_KINDS", "DEFAULT_MIN_SEVERITY", "DESCRIPTIONS", "TITLES", "Finding",
     "QcConfig", "group_findings", "max_severity", "run_checks", "severity_from_ratio", "severity_level",
 ]

@@ -18,14 +18,19 @@ CHECKS: tuple[str, ...] = (
     "silent", "clipping", "dc_offset", "silence_head", "silence_tail", "click", "dropout",
     "noise_burst", "hum", "loop_seam", "off_grid", "stereo_phase",
 )
+# What decoding found wrong with the file itself (truncated or damaged data, NaN/inf samples):
+# findings like the checks' ones, but of the file, not of the music, and not a check to turn off.
+FILE_KINDS: tuple[str, ...] = ("damaged_file", "non_finite")
+ALL_KINDS: tuple[str, ...] = FILE_KINDS + CHECKS
 # Bump when a check changes what it reports, so cached findings are recomputed.
-CHECKS_VERSION = 5
+CHECKS_VERSION = 6
 
 TITLES: dict[str, str] = {
     "silent": "silent file", "clipping": "clipping", "dc_offset": "DC offset", "silence_head": "silence at head",
     "silence_tail": "silence at tail", "click": "click", "dropout": "dropout",
     "noise_burst": "noise burst", "hum": "hum", "loop_seam": "loop seam discontinuity",
     "off_grid": "off-grid onset", "stereo_phase": "stereo phase (mono sum cancels)",
+    "damaged_file": "damaged file", "non_finite": "NaN/inf samples",
 }
 # What each check listens for, in one sentence (settings, tooltips, help).
 DESCRIPTIONS: dict[str, str] = {
@@ -41,6 +46,9 @@ DESCRIPTIONS: dict[str, str] = {
     "loop_seam": "the end does not join the start: the loop clicks when it repeats",
     "off_grid": "onsets off the loop's own tempo grid while the rest sits on it",
     "stereo_phase": "left and right cancel when summed to mono (one channel phase-inverted)",
+    "damaged_file": "the file holds less audio than its header promises, or breaks off in "
+                    "damaged data: an interrupted export or copy",
+    "non_finite": "samples that are not numbers (NaN/inf) in a float file, played as silence",
 }
 LEVELS: tuple[tuple[str, float], ...] = (("high", 0.8), ("medium", 0.5), ("low", 0.0))
 
@@ -110,6 +118,8 @@ class Finding:
             return f"hum {self.tag}{level}".replace("  ", " ")
         if k in ("silence_head", "silence_tail"):
             return f"{title} {v if v is not None else b - a:.2f} s"
+        if k in FILE_KINDS:
+            return self.detail.split(":")[0] if self.detail else title
         if k == "off_grid":
             off = f" ({v:+.0f} ms)" if v is not None else ""
             return f"off-grid onset @ {_t(a)} s{off}"
@@ -149,8 +159,8 @@ class Finding:
 
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:
-    return sorted(findings, key=lambda f: (f.start_s, CHECKS.index(f.kind)
-                                           if f.kind in CHECKS else 99, -f.severity))
+    return sorted(findings, key=lambda f: (f.start_s, ALL_KINDS.index(f.kind)
+                                           if f.kind in ALL_KINDS else 99, -f.severity))
 
 
 def max_severity(findings: list[Finding], kinds: frozenset[str] | set[str] | None = None) -> float:

@@ -21,7 +21,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor
 
 from ...core.evidence import FlagPolicy, Judge, Judgement, LibraryEvidence
-from ...core.qc import CHECKS, Finding
+from ...core.qc import ALL_KINDS, Finding
 from .loop_row import COLUMN_INDEX, COLUMNS, LoopRow
 
 SortRole = Qt.ItemDataRole.UserRole + 1
@@ -299,7 +299,7 @@ class LoopTableModel(QAbstractTableModel):
         """How many files have a finding of each kind that counts under the current policy or
         ``policy`` (kinds in check order, zeros left out)."""
         policy = policy or self._policy
-        counts = dict.fromkeys(CHECKS, 0)
+        counts = dict.fromkeys(ALL_KINDS, 0)
         for row in self._rows:
             for kind in {f.kind for f in row.findings if policy.counts(f.kind, f.severity)}:
                 counts[kind] += 1
