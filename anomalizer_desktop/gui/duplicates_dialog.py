@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from .main_window import MainWindow
 
 PathRole = Qt.ItemDataRole.UserRole + 1
-COLUMNS = ("File", "Match", "Similarity", "Format", "Duration", "Path")
+COLUMNS = ("File", "Match", "Similarity", "Format", "Duration", "Folder")
 NEVER_TOUCHED = ("Anomalizer never moves or deletes a file: reveal a copy in the file manager "
                  "and decide there.")
 ABOUT = ("<b>exact</b>: the same decoded audio (another name or a lossless format) · "
@@ -69,6 +69,13 @@ def describe_format(fmt: str | None, sample_rate: int | None, channels: int | No
     if channels:
         parts.append({1: "mono", 2: "stereo"}.get(channels, f"{channels} ch"))
     return " · ".join(p for p in parts if p)
+
+
+def similarity_text(m: DuplicateFile) -> str:
+    """"100 %" only for a byte- or sample-identical copy; a near copy never reads as 100 %."""
+    if m.match == "exact":
+        return "100 %"
+    return f"{min(99.9, 100 * m.similarity):.1f} %"
 
 
 def find_duplicate_files(roots: Sequence[Path | str], catalog, token: CancelToken | None = None
@@ -258,15 +265,18 @@ class DuplicatesDialog(QDialog):
         for number, members in groups.items():
             exact = sum(1 for m in members if m.match == "exact")
             title = f"Group {number} ({len(members)} files)"
-            kinds = f"{exact} exact, {len(members) - exact} near" if exact else "near"
+            near = len(members) - exact
+            kinds = ("exact copies" if not near else "near copies" if not exact
+                     else f"{exact} exact, {near} near")
             head = QTreeWidgetItem([title, kinds])
             font = head.font(0)
             font.setBold(True)
             head.setFont(0, font)
             self.tree.addTopLevelItem(head)
             for m in members:
-                item = QTreeWidgetItem([Path(m.path).name, m.match, f"{100 * m.similarity:.1f} %",
-                                        m.format, format_duration(m.duration_s), m.path])
+                item = QTreeWidgetItem([Path(m.path).name, m.match, similarity_text(m),
+                                        m.format, format_duration(m.duration_s),
+                                        str(Path(m.path).parent)])
                 item.setData(0, PathRole, m.path)
                 item.setToolTip(0, m.path)
                 item.setToolTip(5, m.path)

@@ -47,8 +47,11 @@ def test_groups_exact_and_near_copies_and_keeps_different_loops_apart(qtbot, win
                                 ("Bass_120bpm_Dm_a_quiet.wav", "near")]]
     head = dialog.tree.topLevelItem(0)
     flac = head.child(1)
-    assert flac.text(2) == "100.0 %" and flac.text(3).startswith("FLAC 24-bit")
-    assert flac.text(4) == "0:04.0" and flac.text(5) == str(paths["flac"])
+    assert flac.text(2) == "100 %" and flac.text(3).startswith("FLAC 24-bit")
+    assert flac.text(4) == "0:04.0" and flac.text(5) == str(paths["flac"].parent)
+    assert flac.toolTip(5) == str(paths["flac"])
+    assert head.child(2).text(2) != "100 %"  # the quieter copy is near, not the same file
+    assert head.text(1) == "2 exact, 1 near"
     assert "1 group" in dialog.status.text()
 
     # says it never moves or deletes; offers neither

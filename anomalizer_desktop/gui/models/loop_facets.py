@@ -56,10 +56,17 @@ def bpm_text(row) -> str:
 
 
 def key_text(row) -> str:
+    """"D minor", or with a disagreeing name "F major (name Dm)": short, so the column need not
+    be wide (the tooltip spells both out)."""
     text = key_of(row) or ""
     if text and key_disagrees(row):
-        text += f" (name {name_key_of(row)})"
+        text += f" (name {short_key(row.name_tonic, row.name_mode)})"
     return text
+
+
+def short_key(tonic: int, mode: str) -> str:
+    """The lead-sheet spelling: "Dm", "F#", "Bbm"."""
+    return key_name(tonic, mode).split(" ")[0] + ("m" if mode == "minor" else "")
 
 
 def bpm_sort(row) -> float | None:
