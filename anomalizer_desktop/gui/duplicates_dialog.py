@@ -273,13 +273,16 @@ class DuplicatesDialog(QDialog):
             font.setBold(True)
             head.setFont(0, font)
             self.tree.addTopLevelItem(head)
-            for m in members:
-                item = QTreeWidgetItem([Path(m.path).name, m.match, similarity_text(m),
+            for i, m in enumerate(members):
+                similar = "reference" if i == 0 else similarity_text(m)
+                item = QTreeWidgetItem([Path(m.path).name, m.match, similar,
                                         m.format, format_duration(m.duration_s),
                                         str(Path(m.path).parent)])
                 item.setData(0, PathRole, m.path)
                 item.setToolTip(0, m.path)
                 item.setToolTip(5, m.path)
+                item.setToolTip(2, "the other files of the group are compared with this one"
+                                if i == 0 else "how alike the audio is to the group's first file")
                 item.setTextAlignment(2, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 item.setTextAlignment(4, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 head.addChild(item)

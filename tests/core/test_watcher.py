@@ -295,3 +295,68 @@ def test_stop_from_inside_the_callback_does_not_deadlock(tmp_path: Path) -> None
         t.join(timeout=2.0)
         assert not t.is_alive(), t
     assert not watcher.running
+
+
+def _write_with_pauses(path: Path, *, final_header_first: bool, pauses: int = 3,
+                       pause_s: float = 0.6) -> float:
+    """A renderer writing 16-bit PCM in pieces with ``pauses`` pauses longer than the quiet
+    time. ``final_header_first``: the header declares the finished length from the start;
+    otherwise it is rewritten after every piece, so header and data always agree."""
+    pcm = (_tone(1.0) * 32767).astype("<i2").tobytes()
+    pieces = np.array_split(np.frombuffer(pcm, np.uint8), pauses + 1)
+    written = 0
+    with open(path, "wb") as f:
+        f.write(_wav_header(len(pcm) if final_header_first else 0))
+        for i, piece in enumerate(pieces):
+            f.write(piece.tobytes())
+            written += len(piece)
+            if not final_header_first:
+                f.seek(0)
+                f.write(_wav_header(written - written % 2))
+                f.seek(0, os.SEEK_END)
+            f.flush()
+            if i < pauses:
+                time.sleep(pause_s)
+    return time.monotonic()
+
+
+def test_pausing_writer_with_final_header_is_reported_once_when_done(watched) -> None:
+    folder, rec, _ = watched
+    path = folder / "render.wav"
+    done = _write_with_pauses(path, final_header_first=True)
+    assert rec.wait(lambda: len(rec.ready) >= 1)
+    time.sleep(1.0)
+    assert rec.paths() == [path]  # one report: none while the data was short of the header
+    assert rec.ready[0][0] > done
+    assert rec.errors == []
+
+
+def test_settle_time_learns_how_long_the_writer_pauses(watched) -> None:
+    folder, rec, watcher = watched
+    first = folder / "take 1.wav"
+    _write_with_pauses(first, final_header_first=False)
+    assert rec.wait(lambda: first in rec.paths())
+    time.sleep(2.0)
+    reports_first = rec.paths().count(first)
+    assert 1 <= reports_first <= 2  # at most one early report: then the pause is known
+    assert watcher.settle_s(folder) >= 2 * 0.6 - 0.1
+    second = folder / "take 2.wav"
+    done = _write_with_pauses(second, final_header_first=False)
+    assert rec.wait(lambda: second in rec.paths(), timeout=8.0)
+    time.sleep(1.5)
+    assert rec.paths().count(second) == 1  # the folder's writer is known now: once, at the end
+    assert [t for t, p in rec.ready if p == second][0] > done
+
+
+def test_a_crashed_export_short_of_its_header_is_reported_after_the_grace(tmp_path, monkeypatch):
+    from anomalizer_desktop.core.watch import watcher as watcher_module
+
+    monkeypatch.setattr(watcher_module, "SHORT_GRACE_S", 1.0)
+    folder = tmp_path / "w"
+    folder.mkdir()
+    rec = Recorder()
+    with FolderWatcher([folder], rec.on_ready, on_error=rec.on_error, stable_for_s=0.2):
+        pcm = (_tone(1.0) * 32767).astype("<i2").tobytes()
+        (folder / "crashed.wav").write_bytes(_wav_header(len(pcm)) + pcm[: len(pcm) // 2])
+        assert rec.wait(lambda: len(rec.ready) >= 1, timeout=5.0)
+    assert rec.paths() == [folder / "crashed.wav"] and rec.errors == []

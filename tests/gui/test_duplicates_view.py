@@ -51,6 +51,7 @@ def test_groups_exact_and_near_copies_and_keeps_different_loops_apart(qtbot, win
     assert flac.text(4) == "0:04.0" and flac.text(5) == str(paths["flac"].parent)
     assert flac.toolTip(5) == str(paths["flac"])
     assert head.child(2).text(2) != "100 %"  # the quieter copy is near, not the same file
+    assert head.child(0).text(2) == "reference"
     assert head.text(1) == "2 exact, 1 near"
     assert "1 group" in dialog.status.text()
 

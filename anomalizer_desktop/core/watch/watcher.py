@@ -1,10 +1,18 @@
 """Watch folders (a DAW's export folder) and report each audio file once it is finished.
 
-How a file counts as *finished*: its size and mtime have not changed for ``stable_for_s``, it
-opens, and its header parses with at least one audio frame (``soundfile.info``). A WAV whose
-header still says 0 data frames, or still holds the 0xFFFFFFFF "size unknown" placeholder of a
-recorder that has not finalised it, keeps being polled. A file that stays unreadable for
-``timeout_s`` without any change is given up with ``on_error(path, reason)``.
+How a file counts as *finished*: its size and mtime have not changed for a settle time, it
+opens, its header parses with at least one audio frame (``soundfile.info``), and the header and
+the data agree. A WAV whose header still says 0 data frames, still holds the 0xFFFFFFFF "size
+unknown" placeholder of a recorder that has not finalised it, or promises more data than the
+file holds yet (a writer that wrote the final header first and pauses while it renders), keeps
+being polled; one that promises too much for ``SHORT_GRACE_S`` without any change is reported
+all the same (an export that crashed: the scan calls it truncated). A file that stays
+unreadable for ``timeout_s`` without any change is given up with ``on_error(path, reason)``.
+
+The settle time adapts to the writer: it is ``stable_for_s`` at first and grows to
+``GAP_FACTOR`` times the longest pause seen while the file was written, and, for the folder,
+while earlier files there were written, or between a report and the same file changing again
+(reported too early: the folder's writer pauses that long). Capped at ``MAX_SETTLE_S``.
 
 Events come from watchdog (inotify on Linux): created, modified, closed-after-write and
 moved-into events of audio names (:func:`~anomalizer_desktop.core.audio.io.is_audio_path`;
@@ -40,6 +48,11 @@ log = logging.getLogger(__name__)
 
 ROOT_CHECK_S = 1.0  # how often the watched folders themselves are checked for existence
 PLACEHOLDER_GRACE_S = 5.0  # quiet time after which a WAV with placeholder sizes is accepted
+SHORT_GRACE_S = 10.0  # quiet time after which a file holding less than its header promises is
+# accepted
+GAP_FACTOR = 2.0  # settle = this many times the writer's longest pause ...
+MAX_SETTLE_S = 5.0  # ... up to this
+RELEARN_S = 60.0  # a reported file changing again within this long was reported too early
 _RIFF_PLACEHOLDER = 0xFFFFFFFF
 _USED_EVENTS = frozenset({"created", "modified", "closed", "moved", "deleted"})
 
@@ -53,6 +66,11 @@ class _Pending:
     last_change: float  # monotonic time of the last event or observed size/mtime change
     signature: tuple[int, int] | None = None  # (size, mtime_ns) at the last check
     reason: str = ""  # why it was not ready at the last check
+    longest_gap: float = 0.0  # the longest pause between two changes while it was written
+
+    def changed(self, when: float) -> None:
+        self.longest_gap = max(self.longest_gap, when - self.last_change)
+        self.last_change = max(self.last_change, when)
 
 
 def _norm(path: Path | str) -> Path:
@@ -86,6 +104,8 @@ class FolderWatcher:
         self._lock = threading.RLock()
         self._pending: dict[Path, _Pending] = {}
         self._reported: dict[Path, tuple[int, int]] = {}
+        self._reported_at: dict[Path, float] = {}  # monotonic time of the last change reported
+        self._writer_pause: dict[Path, float] = {}  # watched folder -> its writer's longest pause
         self._watches: dict[Path, Any] = {}  # folder -> watchdog ObservedWatch
         self._lost: set[Path] = set()
         self._observer: Any = None
@@ -221,14 +241,42 @@ class FolderWatcher:
                 return
             pending = self._pending.get(path)
             if pending is None:
-                self._pending[path] = _Pending(last_change=when)
+                pending = self._pending[path] = _Pending(last_change=when)
+                reported_at = self._reported_at.get(path)
+                if reported_at is not None and when - reported_at < RELEARN_S:
+                    # it changed again after it was reported: the writer had only paused
+                    pending.longest_gap = when - reported_at
+                    self._learn(path, pending.longest_gap)
             else:
-                pending.last_change = max(pending.last_change, when)
+                pending.changed(when)
 
     def _forget(self, path: Path) -> None:
         with self._lock:
             self._pending.pop(path, None)
             self._reported.pop(path, None)
+            self._reported_at.pop(path, None)
+
+    def _folder_of(self, path: Path) -> Path | None:
+        return next((f for f in self._folders if _is_under(path, f)), None)
+
+    def _learn(self, path: Path, pause: float) -> None:
+        """Remember how long the writer of ``path``'s folder pauses (called with the lock)."""
+        folder = self._folder_of(path)
+        if folder is not None and pause > self._writer_pause.get(folder, 0.0):
+            self._writer_pause[folder] = min(pause, MAX_SETTLE_S / GAP_FACTOR)
+            log.info("the writer in %s pauses up to %.2f s: files there settle for %.2f s",
+                     folder, pause, self.settle_s(folder))
+
+    def settle_s(self, folder: Path | str) -> float:
+        """How long a file in ``folder`` must stay unchanged before it counts as finished."""
+        with self._lock:
+            pause = self._writer_pause.get(_norm(folder), 0.0)
+        return min(MAX_SETTLE_S, max(self.stable_for_s, GAP_FACTOR * pause))
+
+    def _settle_for(self, path: Path, pending: _Pending) -> float:
+        folder = self._folder_of(path)
+        base = self.settle_s(folder) if folder is not None else self.stable_for_s
+        return min(MAX_SETTLE_S, max(base, GAP_FACTOR * pending.longest_gap))
 
     # -- checking (checker thread) -----------------------------------------------------------
 
@@ -267,11 +315,11 @@ class FolderWatcher:
                 signature, stat_error = (st.st_size, st.st_mtime_ns), ""
             if signature != pending.signature:
                 if pending.signature is not None or signature is None:
-                    pending.last_change = now
+                    pending.changed(now)
                 pending.signature = signature
             quiet = now - pending.last_change
             seen_change = pending.last_change
-            if quiet < self.stable_for_s:
+            if quiet < self._settle_for(path, pending):
                 return
             if signature is not None and self._reported.get(path) == signature:
                 del self._pending[path]  # nothing new since it was reported (e.g. a late close event)
@@ -283,6 +331,8 @@ class FolderWatcher:
             if reason is None:
                 del self._pending[path]
                 self._reported[path] = signature  # type: ignore[assignment]
+                self._reported_at[path] = seen_change
+                self._learn(path, pending.longest_gap)
             elif quiet >= self.timeout_s:
                 del self._pending[path]
             else:
@@ -395,7 +445,40 @@ def _not_ready_reason(path: Path, quiet_s: float, placeholder_after_s: float) ->
         return "the header says 0 audio frames (not finalised yet)"
     if quiet_s < placeholder_after_s and _riff_has_placeholder_sizes(path):
         return "the WAV header still holds placeholder sizes (not finalised yet)"
+    missing = _bytes_missing(path)
+    if missing > 0 and quiet_s < SHORT_GRACE_S:
+        return f"the header promises {missing:,} more bytes of audio than the file holds yet"
     return None
+
+
+def _bytes_missing(path: Path) -> int:
+    """How much less audio data a WAV (RIFF) or AIFF (FORM) file holds than its header's data
+    chunk declares; 0 when they agree, for placeholders and for other formats."""
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            head = f.read(12)
+            if len(head) < 12:
+                return 0
+            if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+                endian, data_id = "<", b"data"
+            elif head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+                endian, data_id = ">", b"SSND"
+            else:
+                return 0
+            for _ in range(64):  # walk chunks up to the data
+                chunk = f.read(8)
+                if len(chunk) < 8:
+                    return 0
+                length = struct.unpack(endian + "I", chunk[4:8])[0]
+                if chunk[:4] == data_id:
+                    if length in (0, _RIFF_PLACEHOLDER):
+                        return 0  # "not finalised" is told by the frame and placeholder tests
+                    return max(0, f.tell() + length - size)
+                f.seek(length + (length & 1), os.SEEK_CUR)
+    except OSError:
+        return 0
+    return 0
 
 
 def _riff_has_placeholder_sizes(path: Path) -> bool:
