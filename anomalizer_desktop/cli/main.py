@@ -13,6 +13,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before anything imports torch
 
 from .. import __version__
+from ..core.config import THREADS_ENV
 from ..core.errors import AnomalizerError, Cancelled
 from ..core.progress import CancelToken
 from . import commands
@@ -34,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--catalog", type=Path, help="catalog database (default: in the app's data dir)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    parser.add_argument("--threads", type=_threads, metavar="N",
+                        help="CPU threads for the encoder (default: every core)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def encoder_options(p: argparse.ArgumentParser, choose: bool = True) -> None:
@@ -142,6 +145,16 @@ def check_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-checks", action="store_true", help="flag by the learned score only")
 
 
+def _threads(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError("use a whole number of threads, e.g. 2") from None
+    if not 1 <= number <= 512:
+        raise argparse.ArgumentTypeError("use 1 to 512 threads")
+    return number
+
+
 def _one_in(value: str) -> int:
     try:
         number = int(value)
@@ -219,6 +232,8 @@ def configure_logging(verbose: bool) -> Path | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.threads:
+        os.environ[THREADS_ENV] = str(args.threads)
     log_path = configure_logging(args.verbose)
     token = CancelToken()
     bar = ProgressBar(enabled=not args.quiet)

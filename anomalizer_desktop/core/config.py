@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 APP_NAME = "anomalizer-desktop"
 SETTINGS_SCHEMA_VERSION = 1
+THREADS_ENV = "ANOMALIZER_THREADS"  # encoder CPU threads: set by ``--threads`` and by the app
 
 
 def data_dir() -> Path:

@@ -240,3 +240,21 @@ def test_music_encoder_averages_fixed_windows(tmp_path, monkeypatch):
     per_window = encoder.encode(windows)  # each exactly 10 s: one window each
     np.testing.assert_allclose(out[1], per_window.mean(0), atol=1e-5, rtol=0)
     np.testing.assert_allclose(out[0], encoder.encode([short])[0], atol=1e-5, rtol=0)
+
+
+def test_default_threads_use_every_core_unless_told(monkeypatch):
+    import os
+
+    from anomalizer_desktop.cli.main import build_parser
+    from anomalizer_desktop.core.config import THREADS_ENV
+    from anomalizer_desktop.core.embedding.clap import default_num_threads
+
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    assert default_num_threads() == (os.cpu_count() or 1)
+    monkeypatch.setenv(THREADS_ENV, "3")
+    assert default_num_threads() == 3
+    monkeypatch.setenv(THREADS_ENV, "lots")
+    assert default_num_threads() == (os.cpu_count() or 1)
+    assert build_parser().parse_args(["--threads", "2", "demo", "x"]).threads == 2
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--threads", "0", "demo", "x"])
