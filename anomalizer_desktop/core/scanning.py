@@ -173,7 +173,6 @@ def _check_one(path: Path, previous: tuple[int, float, int] | None, library_id) 
     return row
 
 
-
 def _stat_failure(path: Path, exc: OSError) -> str:
     """Why ``path`` cannot even be looked at, in words: a broken link says where it points."""
     if isinstance(exc, FileNotFoundError) and os.path.islink(path):
