@@ -162,11 +162,12 @@ def cmd_watch(args, token, bar) -> int:
     from ..core.detect.persistence import load_model
     from ..core.embedding import encoder_for_id
     from ..core.evidence import budget_words
-    from ..core.jobs import model_judge, score_file
+    from ..core.jobs import model_judge, score_file, warm_up_scoring
     from ..core.watch.watcher import FolderWatcher
 
     detector, info = load_model(args.model)
     encoder = encoder_for_id(info.encoder_id, weights=args.weights)
+    warm_up_scoring(encoder, detector)  # before "watching": the first take is not the slow one
     with open_catalog(args) as catalog:
         judge = model_judge(detector, info, catalog, flag_policy(args))
     ready: queue.Queue = queue.Queue()

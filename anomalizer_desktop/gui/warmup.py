@@ -16,7 +16,6 @@ import gc
 import importlib
 import logging
 
-import numpy as np
 from PySide6.QtCore import QObject
 
 from .workers import JobRunner, call_job, start_job
@@ -38,10 +37,10 @@ def warm_up() -> list[str]:
             log.debug("warm-up: %s not imported (%s)", name, exc)
     try:
         from ..core.embedding import make_encoder
+        from ..core.jobs import warm_up_scoring
 
-        noise = np.random.default_rng(0).normal(0.0, 0.1, 48_000).astype(np.float32)
-        make_encoder("spectral").encode([noise])
-        done.append("spectral-encoder")
+        warm_up_scoring(make_encoder("spectral"))
+        done.append("signal checks and spectral-encoder")
     except Exception as exc:  # noqa: BLE001
         log.debug("warm-up: spectral encoder failed (%s)", exc)
     gc.freeze()

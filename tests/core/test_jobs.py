@@ -167,3 +167,20 @@ def test_score_file_fast_path_handles_bad_files(library, catalog, tmp_path):
     bad = jobs.score_file(library / "bass" / "broken.wav", SpectralEncoder(), detector, judge)
     assert ok.score is not None and np.isfinite(ok.score) and ok.error is None
     assert bad.score is None and bad.error
+
+
+def test_warm_up_scoring_runs_checks_encoder_and_detector(monkeypatch):
+    from anomalizer_desktop.core import qc
+
+    seen = {}
+    real = qc.run_checks
+    monkeypatch.setattr(qc, "run_checks", lambda *a, **k: seen.setdefault("checks", real(*a, **k)))
+
+    class Detector:
+        def score(self, X):
+            seen["score"] = X.shape
+            return np.zeros(len(X))
+
+    encoder = CountingEncoder()
+    jobs.warm_up_scoring(encoder, Detector())
+    assert "checks" in seen and encoder.clips == 1 and seen["score"] == (1, encoder.dim)
