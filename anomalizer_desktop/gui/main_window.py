@@ -262,6 +262,9 @@ class MainWindow(QMainWindow):
             if row.path == path:
                 self.select_file(row.file_id, play=True)
                 return
+        # A take outside the libraries: no table row stays selected as if it were playing.
+        self.table.selectionModel().clear()
+        self.scatter.select(None)
         self.audition.request(path, play=True)
 
     @Slot(list)

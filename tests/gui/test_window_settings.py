@@ -165,3 +165,17 @@ def test_an_old_splitter_state_cannot_squash_the_waveform(make_window, qtbot):
     w.left_split.setSizes([w.left_split.height() - 150, 150])  # like a pre-strip saved layout
     qtbot.wait(50)
     assert w.waveform.height() >= 120 == WAVEFORM_MIN_HEIGHT
+
+
+def test_playing_a_take_outside_the_libraries_leaves_no_row_selected(make_window, tmp_path):
+    from anomalizer_desktop.gui.analysis import listed_rows
+
+    w = make_window()
+    w._set_rows(listed_rows([tmp_path / "a.wav", tmp_path / "b.wav"]))  # noqa: SLF001
+    w.table.selectRow(0)
+    assert w.table.selectionModel().selectedRows()
+    requested = []
+    w.audition.request = lambda path, play: requested.append((path, play))
+    w._on_take_activated(str(tmp_path / "exports" / "take.wav"))  # noqa: SLF001
+    assert not w.table.selectionModel().selectedRows()
+    assert requested == [(str(tmp_path / "exports" / "take.wav"), True)]
