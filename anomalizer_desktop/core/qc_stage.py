@@ -43,7 +43,7 @@ def check_signals(
     for i, content in enumerate(todo, 1):
         record = by_hash[content]
         try:
-            pending.append((content, _findings_of(record.path, config)[0]))
+            pending.append((content, check_audio(record.path, config)[0]))
         except AnomalizerError as exc:
             log.info("signal checks skipped for %s: %s", record.path, exc)
         if len(pending) >= BATCH or i == len(todo) or token.cancelled:
@@ -74,12 +74,9 @@ def stored_findings_of(catalog: Catalog, hashes: Sequence[str | None]) -> dict[s
 
 
 def check_audio(path, config: QcConfig | None = None) -> tuple[list[Finding], object]:
-    """Findings for one file plus its native decode (the watcher's fast path)."""
-    return _findings_of(path, config or QcConfig(min_severity=STORE_FROM))
-
-
-def _findings_of(path, config: QcConfig) -> tuple[list[Finding], object]:
-    """The checks' findings and what decoding found wrong with the file, in time order."""
+    """One file's findings, the checks' and what decoding found wrong with the file, in time
+    order, plus its native decode (the scan and the watcher's fast path)."""
+    config = config or QcConfig(min_severity=STORE_FROM)
     audio = read_audio(path, sample_rate=None, channel_mode="keep")
     found = run_checks(audio.samples, audio.sample_rate, config) + file_findings(audio.problems)
     return sort_findings(found), audio

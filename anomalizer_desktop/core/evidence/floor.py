@@ -3,10 +3,10 @@
 Calibrated evidence judges every component against the user's own library, so a library full
 of clicks stops flagging clicks. A few defects are never music, though: samples cut flat at full
 scale for a run, a constant offset of several percent of full scale, digital zeros in the middle
-of a sounding take, a file that is silent from start to end, a channel polarity-inverted, a file cut short or
-holding NaN samples. These
-flag on their own (the *floor*), unless that kind is common in this library (a library of
-deliberately clipped loops), in which case the finding is shown as "common in your library".
+of a sounding take, a file that is silent from start to end, a channel polarity-inverted, a file
+cut short or holding NaN samples. These flag on their own (the *floor*), unless that kind is
+common in this library (a library of deliberately clipped loops), in which case the finding is
+shown as "common in your library".
 """
 
 from __future__ import annotations
