@@ -175,3 +175,20 @@ def test_a_buzzy_tone_is_not_a_noise_burst(pad):
     x[a: a + n] += np.tile(wave, n // period + 1)[:n, None].astype(np.float32)
     found = run_checks(x, SR, _only("noise_burst"))
     assert max((f.severity for f in found), default=0.0) < 0.5, [f.label() for f in found]
+
+
+def test_noise_in_the_empty_top_bands_of_a_bright_tone_is_a_burst():
+    # A sawtooth loud up to 5 kHz and empty above (a low-passed guitar): a burst of noise above
+    # 6 kHz carries less energy than the tone's own periodic 2-5 kHz, but it is all of the rise.
+    import scipy.signal
+
+    t = np.arange(4 * SR) / SR
+    saw = sum(np.sin(2 * np.pi * 196.0 * k * t) / k for k in range(1, 26))   # up to 4.9 kHz
+    x = np.stack([0.2 * saw] * 2, axis=1)
+    rng = np.random.default_rng(2)
+    a, n = int(1.7 * SR), int(0.15 * SR)
+    sos = scipy.signal.butter(8, 6_000, "highpass", fs=SR, output="sos")
+    x[a: a + n] += scipy.signal.sosfilt(sos, rng.normal(0, 0.02, (n, 2)), axis=0)
+    x = (x + rng.normal(0, 1e-5, x.shape)).astype(np.float32)
+    hits = _flagged(run_checks(x, SR, _only("noise_burst")), "noise_burst")
+    assert len(hits) == 1 and abs(hits[0].start_s - a / SR) <= 0.02, hits
