@@ -55,13 +55,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault(THREADS_ENV, str(max(1, (os.cpu_count() or 1) - 1)))
     configure_logging(args.verbose)
 
+    from PySide6.QtCore import QSettings
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     from ..core.audio.playback import open_player
     from .main_window import MainWindow
     from .resources import APP_ID, icon_path
-    from .theme import apply_theme
+    from .theme import apply_theme, palette_for
+    from .window_theme import saved_choice
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORG_NAME)
@@ -71,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     icon = icon_path()
     if icon is not None:
         app.setWindowIcon(QIcon(str(icon)))
-    apply_theme(app)
+    apply_theme(app, palette_for(saved_choice(QSettings())))  # before any plot is made
 
     window = MainWindow(open_player())
     window.show()

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from ..core import jobs
 from ..core.progress import CancelToken, Progress
+from . import theme
 from .workers import JobRunner, start_job
 
 if TYPE_CHECKING:
@@ -86,8 +87,11 @@ class TrainDialog(QDialog):
         self.plot.setLabel("left", "loss")
         self.plot.setLogMode(y=True)
         self.plot.addLegend(offset=(-10, 10))
-        self.train_curve = self.plot.plot([], [], pen=pg.mkPen("#4fc3f7", width=2), name="training")
-        self.val_curve = self.plot.plot([], [], pen=pg.mkPen("#ffb74d", width=2), name="validation")
+        colours = theme.current()
+        self.train_curve = self.plot.plot([], [], pen=pg.mkPen(colours.accent, width=2),
+                                          name="training")
+        self.val_curve = self.plot.plot([], [], pen=pg.mkPen(colours.second_curve, width=2),
+                                        name="validation")
         self.status = QLabel("Training uses every file of your libraries. Cancel keeps the "
                              "previous model.")
         self.status.setWordWrap(True)

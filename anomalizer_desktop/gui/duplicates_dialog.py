@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 from ..core.progress import CancelToken, Progress
 from . import row_actions
 from .models.loop_row import format_duration
-from .theme import DIM_TEXT, WARN
+from .theme import set_tone
 from .workers import JobRunner, start_job
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ class DuplicatesDialog(QDialog):
         self.never.setWordWrap(True)
         self.about = QLabel(ABOUT)
         self.about.setWordWrap(True)
-        self.about.setStyleSheet(f"color: {DIM_TEXT};")
+        set_tone(self.about, "dim")
         self.find_button = QPushButton("Find duplicates")
         self.find_button.clicked.connect(self.start)
         self.cancel_button = QPushButton("Cancel")
@@ -340,7 +340,7 @@ class DuplicatesDialog(QDialog):
 
     def _say(self, text: str, warn: bool = False) -> None:
         self.status.setText(text)
-        self.status.setStyleSheet(f"color: {WARN};" if warn else "")
+        set_tone(self.status, "warn" if warn else "")
 
     def closeEvent(self, event) -> None:  # noqa: N802 - Qt name
         self.cancel()

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from .elided_label import ElidedLabel
 from .models.loop_facets import format_bpm
 from .similar_search import SimilarResult
-from .theme import DIM_TEXT, WARN
+from .theme import set_tone
 
 PathRole = Qt.ItemDataRole.UserRole + 1
 COLUMNS = ("#", "Name", "Distance", "BPM", "Key")
@@ -80,7 +80,7 @@ class SimilarPanel(QWidget):
         self.close_button.clicked.connect(self.closeRequested)
         self.status = QLabel(HINT)
         self.status.setWordWrap(True)
-        self.status.setStyleSheet(f"color: {DIM_TEXT};")
+        set_tone(self.status, "dim")
         self.tree = HitList()
         self.tree.setColumnCount(len(COLUMNS))
         self.tree.setHeaderLabels(list(COLUMNS))
@@ -162,7 +162,7 @@ class SimilarPanel(QWidget):
 
     def _say(self, text: str, warn: bool = False) -> None:
         self.status.setText(text)
-        self.status.setStyleSheet(f"color: {WARN if warn else DIM_TEXT};")
+        set_tone(self.status, "warn" if warn else "dim")
 
     # --- interaction ------------------------------------------------------------------------
     @Slot(object, object)

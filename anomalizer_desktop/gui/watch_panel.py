@@ -30,7 +30,9 @@ from PySide6.QtWidgets import (
 
 from ..core.errors import AnomalizerError
 from ..core.evidence import FlagPolicy
+from . import theme
 from .model_runtime import ModelRuntime
+from .palettes import Palette
 from .workers import JobRunner, call_job, start_job
 
 log = logging.getLogger(__name__)
@@ -223,23 +225,26 @@ class NewTakesPanel(QWidget):
     def add_take(self, take: Take) -> None:
         name = Path(take.path).name
         if take.error:
-            text, colour = f"{name} — {take.error}", QColor("#8b949e")
+            text = f"{name} — {take.error}"
         elif take.flagged:
-            text, colour = f"⚑ {name} — {take.reasons or 'unusual for your library'}", \
-                QColor("#ff6b5a")
+            text = f"⚑ {name} — {take.reasons or 'unusual for your library'}"
         else:
-            text, colour = f"{name} — typical for your library", None
+            text = f"{name} — typical for your library"
         item = QListWidgetItem(text)
         item.setData(Qt.ItemDataRole.UserRole, take)
         tip = [take.path, take.error or take.reasons or "typical for your library"]
         if take.learned is not None:
             tip.append(f"learned score {take.learned:.4g}")
         item.setToolTip("\n".join(tip))
-        if colour is not None:
-            item.setForeground(QBrush(colour))
+        _colour_take(item, take, theme.current())
         self.takes.insertItem(0, item)
         while self.takes.count() > MAX_TAKES:
             self.takes.takeItem(self.takes.count() - 1)
+
+    def apply_palette(self, p: Palette) -> None:
+        for i in range(self.takes.count()):
+            item = self.takes.item(i)
+            _colour_take(item, item.data(Qt.ItemDataRole.UserRole), p)
 
     def take_at(self, row: int) -> Take:
         return self.takes.item(row).data(Qt.ItemDataRole.UserRole)
@@ -253,3 +258,13 @@ class NewTakesPanel(QWidget):
     @Slot(str, str)
     def _on_watch_error(self, path: str, reason: str) -> None:
         self.message.setText(f"{Path(path).name}: {reason}")
+
+
+def _colour_take(item: QListWidgetItem, take: Take, p: Palette) -> None:
+    """Errors muted, flagged takes in the flag's colour, typical ones plain."""
+    if take.error:
+        item.setForeground(QBrush(QColor(p.muted)))
+    elif take.flagged:
+        item.setForeground(QBrush(QColor(p.flag)))
+    else:
+        item.setData(Qt.ItemDataRole.ForegroundRole, None)

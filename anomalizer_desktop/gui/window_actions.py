@@ -122,8 +122,9 @@ def install(w: MainWindow) -> None:
         ("&Model", ["train", "retrain", None, "checks", "weights"]),
         ("&Help", ["shortcuts", "about"]),
     ]
+    w.menus = {}
     for title, names in menus:
-        menu = w.menuBar().addMenu(title)
+        menu = w.menus[title.replace("&", "").lower()] = w.menuBar().addMenu(title)
         for name in names:
             if name is None:
                 menu.addSeparator()

@@ -129,7 +129,7 @@ class SimilarController(QObject):
             return
         ids = [row.file_id for row in (w.model.row_for_path(p) for p in self.panel.paths())
                if row is not None]
-        w.scatter.set_neighbours(ids, f"more like this ({len(ids)})")
+        w.scatter.set_neighbours(ids, f"more like {Path(self.result.query).name}")
 
     def rows_changed(self) -> None:
         """The table was reloaded (file ids may differ): ring again."""

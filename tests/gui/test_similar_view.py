@@ -16,7 +16,6 @@ from anomalizer_desktop.core.catalog import Catalog
 from anomalizer_desktop.gui.analysis import AnalysisResult, MapData, pca_2d, stored_rows
 from anomalizer_desktop.gui.main_window import MainWindow
 from anomalizer_desktop.gui.models.loop_table import FileIdRole
-from anomalizer_desktop.gui.views.scatter import NEIGHBOUR_RING
 
 from .browse_data import SR, scan_library, write_library
 
@@ -110,7 +109,8 @@ def test_more_like_this_lists_neighbours_nearest_first_and_rings_them(qtbot, lib
         ids = [w.model.row_for_path(p).file_id for p in panel.paths()]
         assert w.scatter.neighbour_ids() == ids
         assert len(w.scatter.neighbour_item.data) == len(ids)
-        assert NEIGHBOUR_RING in w.scatter.info.text()
+        assert not w.scatter.neighbour_key.isHidden()
+        assert "Bass_120bpm_Dm_a.wav" in w.scatter.neighbour_key.toolTip()
 
         # keyboard: Down selects the first hit; it is selected in the table and auditioned
         panel.tree.setFocus()

@@ -22,6 +22,7 @@ from PySide6.QtGui import QBrush, QColor
 
 from ...core.evidence import FlagPolicy, Judge, Judgement, LibraryEvidence
 from ...core.qc import ALL_KINDS, Finding
+from .. import theme
 from .loop_row import COLUMN_INDEX, COLUMNS, LoopRow
 
 SortRole = Qt.ItemDataRole.UserRole + 1
@@ -30,10 +31,6 @@ FileIdRole = Qt.ItemDataRole.UserRole + 3
 
 _Index = QModelIndex | QPersistentModelIndex
 
-FLAG_COLOR = QColor("#ff6b5a")
-FLAG_BACKGROUND = QColor(255, 107, 90, 40)
-FINE_COLOR = QColor("#7fd18b")
-ERROR_COLOR = QColor("#7d8590")
 
 
 class LoopTableModel(QAbstractTableModel):
@@ -100,18 +97,18 @@ class LoopTableModel(QAbstractTableModel):
             return column.text(row)
         if role == SortRole:
             return column.sort_key(row)
-        if role == Qt.ItemDataRole.ForegroundRole:
+        if role == Qt.ItemDataRole.ForegroundRole:  # the theme's colours, read when painted
             if row.error:
-                return QBrush(ERROR_COLOR)
+                return QBrush(QColor(theme.current().muted))
             if column.key == "flag":
                 if row.fine:
-                    return QBrush(FINE_COLOR)
+                    return QBrush(QColor(theme.current().fine))
                 if row.flagged:
-                    return QBrush(FLAG_COLOR)
+                    return QBrush(QColor(theme.current().flag))
             return None
         if role == Qt.ItemDataRole.BackgroundRole:
             if row.flagged and not row.fine and not row.error:
-                return QBrush(FLAG_BACKGROUND)
+                return QBrush(QColor(*theme.current().flag_row))
             return None
         if role == Qt.ItemDataRole.ToolTipRole:
             if row.error:

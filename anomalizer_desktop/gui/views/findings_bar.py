@@ -1,36 +1,36 @@
 """Signal-check findings of the selected loop: coloured waveform regions and a row of buttons.
 
-Each finding kind has one colour, the same on the waveform and on its button. A finding that
+Each finding kind has one colour (the theme's), the same on the waveform and on its button;
+none is the playhead's neutral colour. A finding that
 covers (nearly) the whole take (hum, DC offset, stereo phase) is a button only: shading the
 whole waveform would hide the time-localised ones. Many findings of one kind (a take clipped at
 every downbeat) share one button that goes to the most severe of them. Clicking a button asks to
 seek there (``findingActivated``); the window plays from a little before it so the defect is
-heard in context.
+heard in context. Buttons that do not fit the bar's width wait behind a "+N more" menu, so the
+bar never widens the window.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
+from PySide6.QtCore import QSize, Signal
+from PySide6.QtWidgets import QHBoxLayout, QMenu, QToolButton, QWidget
 
 from ...core.qc import TITLES, Finding, group_findings
+from .. import theme
+from ..elided_label import ElidedLabel
 from .waveform import Region
 
-KIND_COLOURS: dict[str, str] = {
-    "clipping": "#ff5252", "dc_offset": "#b388ff", "silence_head": "#90a4ae",
-    "silence_tail": "#90a4ae", "click": "#ffab40", "dropout": "#40c4ff",
-    "noise_burst": "#ff80ab", "hum": "#69f0ae", "loop_seam": "#ffd740",
-    "off_grid": "#eeff41", "stereo_phase": "#18ffff",
-}
 WHOLE_FILE = 0.9  # a finding spanning this share of the take is about the whole take
 GROUP_FROM = 4  # this many findings of one kind share one button ("clipping ×23")
 MAX_BUTTONS = 8  # more buttons than this: one per kind
 
 
 def colour_of(kind: str) -> str:
-    return KIND_COLOURS.get(kind, "#ffffff")
+    """The colour of a finding kind in the current theme."""
+    p = theme.current()
+    return p.kinds.get(kind, p.text)
 
 
 def is_whole_file(finding: Finding, duration_s: float) -> bool:
@@ -61,14 +61,23 @@ class FindingsBar(QWidget):
         self._layout = QHBoxLayout(self)
         self._layout.setContentsMargins(4, 0, 4, 0)
         self._layout.setSpacing(4)
-        self.status = QLabel("")
+        self.status = ElidedLabel("", min_width=60)
         self.status.setObjectName("findingsStatus")
+        self.more = QToolButton()  # the buttons that do not fit, as a menu
+        self.more.setObjectName("findingsMore")
+        self.more.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.more.setMenu(QMenu(self.more))
+        self.more.hide()
+        self._more_probe = QToolButton()
+        self._more_probe.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self._more_probe.setMenu(QMenu(self._more_probe))
         self._layout.addWidget(self.status)
+        self._layout.addWidget(self.more)
         self._layout.addStretch(1)
         self.buttons: list[QToolButton] = []
         self.findings: list[Finding] = []
         self.targets: list[Finding] = []  # where each button seeks to, in time order
-        self.set_findings([], "")
+        self.set_findings([], " ")  # blank until a loop is selected
 
     def set_findings(self, findings: Sequence[Finding], status: str = "") -> None:
         """Show ``findings`` (the ones the current check settings show); ``status`` replaces
@@ -81,8 +90,11 @@ class FindingsBar(QWidget):
         self.findings = sorted(findings, key=lambda f: (f.start_s, -f.severity))
         if not self.findings:
             self.status.setText(status or "No signal-check findings")
+            self.status.setToolTip(self.status.text().strip())
+            self._fit_buttons()
             return
         self.status.setText("Findings:")
+        self.status.setToolTip("")
         for i, (f, group) in enumerate(button_targets(self.findings)):
             button = QToolButton()
             button.setText(f.label() if len(group) == 1
@@ -102,6 +114,58 @@ class FindingsBar(QWidget):
             self._layout.insertWidget(1 + i, button)
             self.buttons.append(button)
             self.targets.append(f)
+        self._fit_buttons()
+
+    def shown_buttons(self) -> list[QToolButton]:
+        return [b for b in self.buttons if not b.isHidden()]
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt name
+        """The status and the "more" button: the finding buttons fit in what is left."""
+        margins = self._layout.contentsMargins()
+        width = (self.status.minimumSizeHint().width() + self._more_width()
+                 + self._layout.spacing() + margins.left() + margins.right())
+        height = max([self.status.minimumSizeHint().height()]
+                     + [b.sizeHint().height() for b in self.buttons])
+        return QSize(width, height)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt name
+        super().resizeEvent(event)
+        self._fit_buttons()
+
+    def _more_width(self) -> int:
+        """The "more" button's width at its widest ("+8 more"), measured on a twin that is
+        never shown (setting the real one's text here would re-lay out the bar)."""
+        self._more_probe.setText(f"+{len(self.buttons)} more")
+        return self._more_probe.sizeHint().width()
+
+    def _fit_buttons(self) -> None:
+        """Show the buttons that fit in time order; the rest go to the "+N more" menu."""
+        spacing = self._layout.spacing()
+        margins = self._layout.contentsMargins()
+        used = margins.left() + margins.right() + self.status.sizeHint().width()
+        room = self.width()
+        n_shown = 0
+        for i, button in enumerate(self.buttons):
+            need = spacing + button.sizeHint().width()
+            rest = spacing + self._more_width() if i < len(self.buttons) - 1 else 0
+            if used + need + rest > room:
+                break
+            used += need
+            n_shown += 1
+        menu = self.more.menu()
+        menu.clear()
+        for i, button in enumerate(self.buttons):
+            button.setVisible(i < n_shown)
+            if i >= n_shown:
+                target = self.targets[i]
+                action = menu.addAction(button.text())
+                action.setToolTip(button.toolTip())
+                action.triggered.connect(
+                    lambda _=False, f=target: self.findingActivated.emit(f))
+        hidden = len(self.buttons) - n_shown
+        self.more.setText(f"+{hidden} more")
+        self.more.setToolTip("More findings of this loop: choose one to hear it")
+        self.more.setVisible(hidden > 0)
 
     def next_target(self, position_s: float, step: int = 1) -> Finding | None:
         """The finding after (``step`` 1) or before (-1) ``position_s``, wrapping around."""

@@ -14,9 +14,14 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QSpinBox, QVBoxLayout, QWidget
 
 from ...core.evidence import DEFAULT_BUDGET
+from .. import theme
+from ..palettes import Palette
+from .placeholder import PlotOrMessage
+from .plot_style import style_plot
 
 MIN_ONE_IN, MAX_ONE_IN = 2, 1000
 DEFAULT_ONE_IN = int(round(1.0 / DEFAULT_BUDGET))
@@ -46,24 +51,24 @@ class ScoreHistogramView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        p = theme.current()
         self.plot = pg.PlotWidget()
         self.plot.setMenuEnabled(False)
         self.plot.setLabel("bottom", "how unusual (1 = 1 in 10 normal loops, 2 = 1 in 100, …)")
         self.plot.setLabel("left", "files")
         self.plot.setMouseEnabled(x=True, y=False)
         self.plot.getAxis("bottom").enableAutoSIPrefix(False)
-        self.bars = pg.PlotDataItem(stepMode="center", fillLevel=0,
-                                    brush=pg.mkBrush(79, 195, 247, 110), pen=pg.mkPen("#4fc3f7"))
+        self.bars = pg.PlotDataItem(stepMode="center", fillLevel=0)
         self.plot.addItem(self.bars)
-        self.line = pg.InfiniteLine(angle=90, movable=True, pen=pg.mkPen("#ff5252", width=2),
-                                    hoverPen=pg.mkPen("#ff8a80", width=3), label="flag",
-                                    labelOpts={"position": 0.9, "color": "#ff8a80"})
+        self.line = pg.InfiniteLine(angle=90, movable=True, label="flag",
+                                    labelOpts={"position": 0.9})
         self.line.hide()
         self.plot.addItem(self.line)
         self.line.sigPositionChangeFinished.connect(self._on_line_moved)
-        self.placeholder = QLabel("No scores yet: they appear once the library is analysed")
-        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.placeholder.setWordWrap(True)
+        self.frame = PlotOrMessage(self.plot)
+        self.frame.show_message("No scores yet: they appear once the library is analysed")
+        self.placeholder = self.frame.placeholder
+        self.apply_palette(p)
 
         self.spin = QSpinBox()
         self.spin.setRange(MIN_ONE_IN, MAX_ONE_IN)
@@ -84,8 +89,7 @@ class ScoreHistogramView(QWidget):
         controls.addWidget(self.slider, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.plot, 1)
-        layout.addWidget(self.placeholder, 1)
+        layout.addWidget(self.frame, 1)
         layout.addLayout(controls)
         layout.addWidget(self.summary)
 
@@ -148,9 +152,21 @@ class ScoreHistogramView(QWidget):
         return (np.zeros(0), np.zeros(0)) if x is None else (x, y)
 
     # --- internals --------------------------------------------------------------------------
+    def apply_palette(self, p: Palette) -> None:
+        style_plot(self.plot, p)
+        fill = QColor(p.accent)
+        fill.setAlpha(110)
+        self.bars.setBrush(pg.mkBrush(fill))
+        self.bars.setPen(pg.mkPen(p.accent))
+        self.line.setPen(pg.mkPen(p.flag, width=2))
+        self.line.setHoverPen(pg.mkPen(p.flag_hover, width=3))
+        self.line.label.setColor(p.flag)
+
     def _show_data(self, has_data: bool) -> None:
-        self.plot.setVisible(has_data)
-        self.placeholder.setVisible(not has_data)
+        if has_data:
+            self.frame.show_plot()
+        else:
+            self.frame.setCurrentWidget(self.placeholder)
 
     def _set_controls(self, one_in: int) -> None:
         for w in (self.spin, self.slider):

@@ -1,6 +1,9 @@
 """2-D map of the library: colour = anomaly score, flagged points ringed, hover names, click selects;
 the loops of a "more like this" list ringed in their own colour while the list shows.
 
+The caption is one line that elides (its tooltip has the whole legend), with a key for the rings
+and squares in their colours; before there is a map, a message stands in for the empty axes.
+
 Fast with 100,000 points: points are split into a few colour groups, each one ScatterPlotItem fed
 with plain arrays (no per-point brushes, no SpotItem objects). Hover and click picking is a
 vectorised nearest-point search in pixel space done here, not pyqtgraph's per-spot machinery.
@@ -15,16 +18,21 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Signal, Slot
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from .. import theme
+from ..elided_label import ElidedLabel
+from ..palettes import Palette
+from .placeholder import PlotOrMessage
+from .plot_style import style_plot
+
 N_COLOURS = 24
 PICK_RADIUS_PX = 8.0
 POINT_SIZE = 6
-UNSCORED_COLOUR = "#6b7280"
-FLAG_RING = "#ff5252"
-SELECT_RING = "#ffd54f"
-NEIGHBOUR_RING = "#e040fb"  # "more like this": neither the flag's red nor the selection's yellow
+# Colours (the theme's): unscored grey, flagged = the flag's red ring, the selected loop = the
+# neutral "you are here" ring (the playhead's colour), "more like this" = squares of their own.
 # Cool below the threshold, warm above it: the colour alone tells which side a point is on.
-_STOPS = [(0.0, "#3f6fd8"), (0.3, "#3fb6c9"), (0.6, "#c9d45c"), (0.8, "#ff9f43"), (1.0, "#ff3b3b")]
 THRESHOLD_POS = 0.6  # where the threshold sits on the colour scale
+LEGEND = ("colour = how unusual for this library (warm = rarer than the flag budget)\n"
+          "small ring = flagged · large ring = the selected loop · squares = more like this")
 SPACES = {"latent": "Model latent space", "embedding": "Raw embedding space"}
 
 
@@ -55,53 +63,60 @@ class ScatterMapView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        p = theme.current()
         self.plot = pg.PlotWidget()
         self.plot.setMenuEnabled(False)
         self.plot.showGrid(x=True, y=True, alpha=0.1)
         self.plot.setAspectLocked(False)
         for axis in ("bottom", "left"):
             self.plot.getAxis(axis).enableAutoSIPrefix(False)
-        cmap = pg.ColorMap([p for p, _ in _STOPS], [c for _, c in _STOPS])
-        self._colours = [cmap.map(i / (N_COLOURS - 1), mode="qcolor") for i in range(N_COLOURS)]
         self._groups: list[pg.ScatterPlotItem] = []
-        for i, colour in enumerate([pg.mkColor(UNSCORED_COLOUR), *self._colours]):
-            item = pg.ScatterPlotItem(size=POINT_SIZE, pen=None, brush=pg.mkBrush(colour),
-                                      pxMode=True, useCache=True, hoverable=False)
+        for i in range(N_COLOURS + 1):
+            item = pg.ScatterPlotItem(size=POINT_SIZE, pen=None, pxMode=True, useCache=True,
+                                      hoverable=False)
             item.setZValue(i)  # higher scores drawn on top
             self.plot.addItem(item)
             self._groups.append(item)
-        self.flag_item = pg.ScatterPlotItem(size=POINT_SIZE + 6, pen=pg.mkPen(FLAG_RING, width=1.5),
-                                            brush=None, pxMode=True, symbol="o")
+        self.flag_item = pg.ScatterPlotItem(size=POINT_SIZE + 6, brush=None, pxMode=True,
+                                            symbol="o")
         self.flag_item.setZValue(N_COLOURS + 2)
-        self.select_item = pg.ScatterPlotItem(size=POINT_SIZE + 12, pen=pg.mkPen(SELECT_RING, width=2.5),
-                                              brush=None, pxMode=True, symbol="o")
+        self.select_item = pg.ScatterPlotItem(size=POINT_SIZE + 12, brush=None, pxMode=True,
+                                              symbol="o")
         self.select_item.setZValue(N_COLOURS + 3)
-        self.neighbour_item = pg.ScatterPlotItem(
-            size=POINT_SIZE + 8, pen=pg.mkPen(NEIGHBOUR_RING, width=2.0), brush=None, pxMode=True,
-            symbol="s")
+        self.neighbour_item = pg.ScatterPlotItem(size=POINT_SIZE + 8, brush=None, pxMode=True,
+                                                 symbol="s")
         self.neighbour_item.setZValue(N_COLOURS + 2.5)
-        self.hover_label = pg.TextItem("", color="#e6e6e6", fill=pg.mkBrush(20, 22, 26, 220),
-                                       anchor=(0, 1))
+        self.hover_label = pg.TextItem("", anchor=(0, 1))
         self.hover_label.setZValue(N_COLOURS + 4)
         self.hover_label.hide()
         for item in (self.flag_item, self.neighbour_item, self.select_item):
             self.plot.addItem(item)
         self.plot.addItem(self.hover_label, ignoreBounds=True)
+        self.frame = PlotOrMessage(self.plot)
 
         self.space_box = QComboBox()
         for key, text in SPACES.items():
             self.space_box.addItem(text, key)
         self.space_box.setToolTip("Project the model's latent space or the raw encoder embeddings")
         self.space_box.currentIndexChanged.connect(self._on_space_changed)
-        self.info = QLabel("")
-        self.info.setWordWrap(True)
+        self.info = ElidedLabel("", min_width=60)
+        self.flag_key = QLabel("")
+        self.flag_key.setToolTip("Ringed: flagged (the table's flag)")
+        theme.set_tone(self.flag_key, "flag")
+        self.neighbour_key = QLabel("")
+        theme.set_tone(self.neighbour_key, "neighbour")
+        self.neighbour_key.hide()
         top = QHBoxLayout()
+        top.setContentsMargins(4, 0, 4, 0)
         top.addWidget(self.info, 1)
+        top.addWidget(self.flag_key)
+        top.addWidget(self.neighbour_key)
         top.addWidget(self.space_box)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(top)
-        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.frame, 1)
+        self.apply_palette(p)
 
         self._xy = np.zeros((0, 2))
         self._ids = np.zeros(0, dtype=np.int64)
@@ -157,21 +172,54 @@ class ScatterMapView(QWidget):
         self.plot.setLabel("bottom", labels[0])
         self.plot.setLabel("left", labels[1])
         n_flagged = self._n_flagged = int(flagged.sum())
-        head = f"<b>{title}</b> — " if title else ""
-        self._info_text = (
-            f"{head}{n:,} files · colour = how unusual for this library (warm = rarer than the "
-            f"flag budget) · <span style='color:{FLAG_RING}'>ringed</span> = flagged "
-            f"({n_flagged:,})"
-        )
+        # the space chooser names the space; say it here only when the map fell back to another
+        other = title and not title.startswith(SPACES.get(self.space, ""))
+        self._info_text = (f"{title.split(' (')[0]} · " if other else "") + (
+            f"{n:,} files · colour = how unusual")
+        self.info.setToolTip(f"{title + ': ' if title else ''}{n:,} files\n{LEGEND}")
+        self.flag_key.setText(f"◯ {n_flagged:,} flagged" if n else "")
+        self.flag_key.setVisible(n > 0)
+        if n:
+            self.frame.show_plot()
         self._draw_neighbours()
         self.plot.enableAutoRange()
         if n:
             self.plot.autoRange()
 
     def clear(self, message: str = "") -> None:
+        """No map: ``message`` in place of the plot."""
         self.set_points(np.zeros((0, 2)), np.zeros(0), np.zeros(0, bool), np.zeros(0), None)
-        self._info_text = message
-        self.info.setText(message)
+        self._info_text = ""
+        self.info.setText("")
+        self.info.setToolTip("")
+        self.info.hide()
+        self.frame.show_message(message)
+
+    @property
+    def message(self) -> str:
+        """The text shown instead of the map ("" while the map shows)."""
+        return "" if self.frame.showing_plot else self.frame.placeholder.text()
+
+    def caption(self) -> str:
+        """The caption and its keys as one line of text."""
+        parts = [self.info.text()] + [k.text() for k in (self.flag_key, self.neighbour_key)
+                                      if not k.isHidden()]
+        return " · ".join(x for x in parts if x)
+
+    def apply_palette(self, p: Palette) -> None:
+        self._palette = p
+        style_plot(self.plot, p)
+        cmap = pg.ColorMap([x for x, _ in p.score_stops], [c for _, c in p.score_stops])
+        colours = [pg.mkColor(p.muted)] + [cmap.map(i / (N_COLOURS - 1), mode="qcolor")
+                                           for i in range(N_COLOURS)]
+        for item, colour in zip(self._groups, colours):
+            item.setBrush(pg.mkBrush(colour))
+        self.flag_item.setPen(pg.mkPen(p.flag, width=1.5))
+        self.select_item.setPen(pg.mkPen(p.playhead, width=2.5))
+        self.neighbour_item.setPen(pg.mkPen(p.neighbour, width=2.0))
+        self.hover_label.setColor(p.hover_text)
+        self.hover_label.fill = pg.mkBrush(*p.hover_fill)
+        self.hover_label.update()
 
     def set_neighbours(self, file_ids: Sequence[int], note: str = "") -> None:
         """Ring these files (a "more like this" list; empty clears), kept across redraws.
@@ -188,11 +236,12 @@ class ScatterMapView(QWidget):
         rows = [self._row_of[f] for f in self._neighbours if f in self._row_of]
         self.neighbour_item.setData(x=self._xy[rows, 0] if rows else [],
                                     y=self._xy[rows, 1] if rows else [])
-        text = self._info_text
-        if rows and self._neighbour_note:
-            text += (f" · <span style='color:{NEIGHBOUR_RING}'>squares</span> = "
-                     f"{self._neighbour_note}")
-        self.info.setText(text)
+        shown = bool(rows and self._neighbour_note)
+        self.neighbour_key.setText(f"▢ {len(rows)} similar" if shown else "")
+        self.neighbour_key.setToolTip(f"Squares: {self._neighbour_note}" if shown else "")
+        self.neighbour_key.setVisible(shown)
+        self.info.setText(self._info_text)
+        self.info.setVisible(bool(self._info_text))
 
     def set_space(self, key: str) -> None:
         """Show which space is projected (does not emit spaceChanged)."""

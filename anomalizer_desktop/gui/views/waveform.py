@@ -1,5 +1,9 @@
 """Waveform of the selected loop: peak envelope, playhead, click to seek, finding regions.
 
+Before there is audio the view shows a short message, not empty axes. Finding labels sit in
+rows along the top (:mod:`.region_labels`), laid out again for every zoom so they never overlap.
+The playhead is the theme's neutral colour with a marker on top, unlike any finding's colour.
+
 The curve is a min/max (peak) envelope computed for the visible time range at about one bin per
 pixel, so a 20-minute file draws as fast as a 2-second one and clicks stay visible at any zoom.
 A coarse min/max level (one value pair per ``BLOCK`` frames) is precomputed when audio is set;
@@ -13,12 +17,19 @@ from collections.abc import Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer, Signal, Slot
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QColor, QFontMetricsF
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from .. import theme
+from ..palettes import Palette
+from .placeholder import PlotOrMessage
+from .plot_style import style_plot
+from .region_labels import lay_out, rows_for_height
+
 BLOCK = 256
-LABEL_STEP = 0.16  # vertical offset between successive region labels (waveform units)
 PLAYHEAD_INTERVAL_MS = 30
+LABEL_MARGIN_PX = 1  # around a label's text
+Y_TOP = 1.05  # the waveform's y range is [-Y_TOP, Y_TOP]
 
 # (start_s, end_s, colour, label[, tooltip]); an empty label draws no text
 Region = tuple
@@ -106,27 +117,31 @@ class WaveformView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        p = theme.current()
         self.plot = time_plot()
-        self.plot.setYRange(-1.05, 1.05, padding=0)
+        self.plot.setYRange(-Y_TOP, Y_TOP, padding=0)
         self.plot.setLabel("bottom", "time", units="s")
         self.plot.showGrid(x=True, y=False, alpha=0.15)
-        self.curve = pg.PlotDataItem(pen=pg.mkPen("#4fc3f7", width=1))
+        self.curve = pg.PlotDataItem(pen=pg.mkPen(p.accent, width=1))
         self.curve.setClipToView(False)  # we clip ourselves
         self.plot.addItem(self.curve)
         self.playhead = pg.InfiniteLine(pos=0.0, angle=90, movable=False,
-                                        pen=pg.mkPen("#ffd54f", width=2))
+                                        pen=pg.mkPen(p.playhead, width=2))
+        self.playhead.addMarker("v", position=1.0, size=11)
         self.playhead.setZValue(10)
         self.playhead.hide()
         self.plot.addItem(self.playhead)
-        self.message = pg.TextItem("", color="#9aa4ad", anchor=(0.5, 0.5))
-        self.plot.addItem(self.message, ignoreBounds=True)
+        self.frame = PlotOrMessage(self.plot)
+        self._regions: list[Region] = []
         self._region_items: list[pg.GraphicsObject] = []
+        self._labels: list[pg.TextItem] = []  # reused between layouts
         self._env: PeakEnvelope | None = None
         self._player = None
+        self._palette = p
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.plot)
+        layout.addWidget(self.frame)
 
         self._redraw_timer = QTimer(self)
         self._redraw_timer.setSingleShot(True)
@@ -153,8 +168,8 @@ class WaveformView(QWidget):
     def set_audio(self, samples: np.ndarray, sample_rate: int) -> None:
         """Show new audio over its whole length; clears regions."""
         self._env = PeakEnvelope(samples, sample_rate)
+        self.frame.show_plot()
         self.set_regions([])
-        self.message.setText("")
         duration = max(self._env.duration_s, 1e-3)
         vb = self.plot.getViewBox()
         vb.setLimits(xMin=0.0, xMax=duration, minXRange=min(duration, 0.002))
@@ -164,41 +179,60 @@ class WaveformView(QWidget):
         self.redraw()
 
     def clear(self, message: str = "") -> None:
+        """No audio: the plot makes way for ``message``."""
         self._env = None
         self.curve.setData([], [])
         self.set_regions([])
         self.playhead.hide()
         self.plot.getViewBox().setLimits(xMin=None, xMax=None, minXRange=None)
         self.plot.setXRange(0.0, 1.0, padding=0)
-        self.message.setText(message)
-        self.message.setPos(0.5, 0.0)
+        self.frame.show_message(message)
+
+    @property
+    def message(self) -> str:
+        """The text shown instead of the plot ("" while the plot shows)."""
+        return "" if self.frame.showing_plot else self.frame.placeholder.text()
 
     @property
     def duration_s(self) -> float:
         return self._env.duration_s if self._env else 0.0
 
     def set_regions(self, regions: Sequence[Region]) -> None:
-        """Shade time ranges (e.g. signal-check findings) with a label at the top."""
+        """Shade time ranges (e.g. signal-check findings); labelled ones get a label on top."""
         for item in self._region_items:
             self.plot.removeItem(item)
         self._region_items = []
-        n_labels = 0
-        for start_s, end_s, colour, label, *rest in regions:
+        self._regions = list(regions)
+        for r in self._regions:
+            start_s, end_s, colour = r[0], r[1], r[2]
             c = QColor(colour)
             fill = QColor(c)
             fill.setAlpha(60)
             region = pg.LinearRegionItem(values=(start_s, max(end_s, start_s + 1e-3)),
                                          movable=False, brush=fill, pen=pg.mkPen(c))
             region.setZValue(-5)
-            region.setToolTip(rest[0] if rest else f"{label}: {start_s:.3f}-{end_s:.3f} s")
+            region.setToolTip(_tip(r))
             self.plot.addItem(region)
             self._region_items.append(region)
-            if label:  # successive labels step down so overlapping regions stay readable
-                text = pg.TextItem(label, color=c, anchor=(0, 0))
-                text.setPos(start_s, 1.0 - LABEL_STEP * (n_labels % 3))
-                n_labels += 1
-                self.plot.addItem(text, ignoreBounds=True)
-                self._region_items.append(text)
+        self.layout_labels()
+
+    def shown_labels(self) -> list[tuple[str, float, float]]:
+        """(text, x seconds, y) of the labels on show, for tests and diagnostics."""
+        return [(t.toPlainText(), t.pos().x(), t.pos().y()) for t in self._labels if t.isVisible()]
+
+    def label_rects(self) -> list[tuple[float, float, float, float]]:
+        """Scene rectangles (x, y, w, h) of the labels on show."""
+        return [t.sceneBoundingRect().getRect() for t in self._labels if t.isVisible()]
+
+    def apply_palette(self, p: Palette) -> None:
+        """Re-colour for a theme (the owner re-sends regions: their colours are per kind)."""
+        self._palette = p
+        style_plot(self.plot, p)
+        self.curve.setPen(pg.mkPen(p.accent, width=1))
+        self.playhead.setPen(pg.mkPen(p.playhead, width=2))
+        for text in self._labels:
+            text.fill = pg.mkBrush(_label_fill(p))
+            text.update()
 
     def ensure_visible(self, start_s: float, end_s: float) -> None:
         """Scroll (keeping the zoom) so that [start_s, end_s] is in view."""
@@ -230,6 +264,48 @@ class WaveformView(QWidget):
         width_px = max(64, int(vb.width()) or 64)
         x, y = self._env.envelope(t0, t1, width_px)
         self.curve.setData(x, y)
+        self.layout_labels()
+
+    def layout_labels(self) -> None:
+        """Place the labels of the regions in view in rows along the top (see
+        :mod:`.region_labels`)."""
+        vb = self.plot.getViewBox()
+        (t0, t1), _ = vb.viewRange()
+        view_w, view_h = float(vb.width()), float(vb.height())
+        labelled = [r for r in self._regions if r[3] and r[1] >= t0 and r[0] <= t1]
+        placed = []
+        if labelled and view_w > 0 and t1 > t0:
+            metrics = QFontMetricsF(self.plot.font())
+            pad = 2 * LABEL_MARGIN_PX + 2
+
+            def width_of(text: str) -> float:
+                return metrics.horizontalAdvance(text) + pad
+
+            line_h = metrics.height() + pad
+            px_per_s = view_w / (t1 - t0)
+            starts = [(max(r[0], t0) - t0) * px_per_s for r in labelled]
+            placed = lay_out(starts, [r[3] for r in labelled], width_of, view_w,
+                             rows_for_height(view_h, line_h))
+        while len(self._labels) < len(placed):
+            self._labels.append(self._new_label())
+        s_per_px = (t1 - t0) / view_w if view_w > 0 else 0.0
+        y_per_px = 2 * Y_TOP / view_h if view_h > 0 else 0.0
+        for item, label in zip(self._labels, placed):
+            first = labelled[label.members[0]]
+            item.setText(label.text, color=QColor(first[2]))
+            item.setPos(t0 + label.x_px * s_per_px, Y_TOP - label.row * line_h * y_per_px)
+            tips = [_tip(labelled[i]) for i in label.members]
+            item.setToolTip("\n".join(tips))
+            item.show()
+        for item in self._labels[len(placed):]:
+            item.hide()
+
+    def _new_label(self) -> pg.TextItem:
+        item = pg.TextItem("", anchor=(0, 0), fill=pg.mkBrush(_label_fill(self._palette)))
+        item.textItem.document().setDocumentMargin(LABEL_MARGIN_PX)
+        item.setZValue(5)  # under the playhead
+        self.plot.addItem(item, ignoreBounds=True)
+        return item
 
     @Slot()
     def update_playhead(self) -> None:
@@ -249,3 +325,14 @@ class WaveformView(QWidget):
         self.playhead.setValue(t)
         event.accept()
         self.seekRequested.emit(t)
+
+
+def _label_fill(p: Palette) -> QColor:
+    c = QColor(p.plot_bg)
+    c.setAlpha(200)
+    return c
+
+
+def _tip(region: Region) -> str:
+    start_s, end_s, _colour, label, *rest = region
+    return rest[0] if rest else f"{label}: {start_s:.3f}-{end_s:.3f} s"
