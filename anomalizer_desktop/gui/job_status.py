@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal, Slot
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QWidget
 
 from ..core.progress import Progress
+from .elided_label import ElidedLabel
 
 STAGE_NAMES = {
     "listed": "Listing files", "cached": "Loading catalog", "encoder": "Loading encoder",
@@ -47,8 +48,7 @@ class JobStatusWidget(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.label = QLabel("")
-        self.label.setMinimumWidth(260)
+        self.label = ElidedLabel("", min_width=200)  # a long file name elides (tooltip: whole)
         self.bar = QProgressBar()
         self.bar.setMaximumWidth(220)
         self.bar.setTextVisible(True)

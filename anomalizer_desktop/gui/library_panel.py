@@ -8,10 +8,11 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QListWidget,
     QListWidgetItem,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
+
+from .compact_button import compact_button
 
 
 class LibraryPanel(QWidget):
@@ -25,12 +26,12 @@ class LibraryPanel(QWidget):
         super().__init__(parent)
         self.list = QListWidget()
         self.list.setToolTip("Library folders; every audio file below them is analysed")
-        self.add_button = QPushButton("Add…")
-        self.add_button.setToolTip("Add a library folder")
-        self.remove_button = QPushButton("Remove")
-        self.remove_button.setToolTip("Forget the selected library (its files are not touched)")
-        self.rescan_button = QPushButton("Rescan")
-        self.rescan_button.setToolTip("Look for new, changed and removed files and score them")
+        self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.add_button = compact_button("Add…", "Add a library folder")
+        self.remove_button = compact_button(
+            "Remove", "Forget the selected library (its files are not touched)")
+        self.rescan_button = compact_button(
+            "Rescan", "Look for new, changed and removed files and score them")
         self.add_button.clicked.connect(self.choose_folder)
         self.remove_button.clicked.connect(self._on_remove)
         self.rescan_button.clicked.connect(self.rescanRequested)

@@ -185,6 +185,7 @@ class MainWindow(QMainWindow):
         # The QC "Reasons" column only shows once some file has findings.
         self.table.setColumnHidden(COLUMN_INDEX["reasons"],
                                    not any(r.findings or r.reasons for r in self.model.rows))
+        self.reasons_fit.fit()
         self._update_counts()
         if current is not None:
             self._reselect_path(current.path)

@@ -15,9 +15,10 @@ from .elided_label import ElidedLabel
 from .models.loop_row import format_duration
 
 POLL_MS = 100
-STATUS_MIN_WIDTH = 70  # px: a long device message elides (the full text is the tooltip)
-STATUS_MAX_HINT = 170  # ... and leaves the rest of the bar to the track's name
-TRACK_MIN_WIDTH = 80
+STATUS_MIN_WIDTH = 60  # px: a long device message shows short ("⚠ silent"), then elides
+TRACK_MIN_WIDTH = 80  # the track's name elides in the middle (the full path is the tooltip)
+VOLUME_WIDTH = (60, 110)  # min, max
+POSITION_SAMPLE = "00:00.0 / 00:00.0"  # the position label is this wide, so it never jitters
 
 
 class PlayerBar(QWidget):
@@ -46,34 +47,38 @@ class PlayerBar(QWidget):
         self.volume = QSlider(Qt.Orientation.Horizontal)
         self.volume.setRange(0, 100)
         self.volume.setValue(int(round(player.volume * 100)))
-        self.volume.setMinimumWidth(90)
-        self.volume.setMaximumWidth(140)
+        self.volume.setMinimumWidth(VOLUME_WIDTH[0])
+        self.volume.setMaximumWidth(VOLUME_WIDTH[1])
         self.volume.setToolTip("Preview volume")
         self.volume.valueChanged.connect(self._on_volume)
         self.track_label = ElidedLabel("", min_width=TRACK_MIN_WIDTH,
                                         mode=Qt.TextElideMode.ElideMiddle)
         self.position_label = QLabel("")
-        self.position_label.setMinimumWidth(110)
-        self.status_label = ElidedLabel("", min_width=STATUS_MIN_WIDTH, max_hint=STATUS_MAX_HINT)
+        self.position_label.setMinimumWidth(
+            self.position_label.fontMetrics().horizontalAdvance(POSITION_SAMPLE) + 4)
+        self.status_label = ElidedLabel("", min_width=STATUS_MIN_WIDTH)
         self.status_label.setObjectName("playerStatus")
+        self.status_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
         layout = QHBoxLayout(self)
         layout.setContentsMargins(4, 2, 4, 2)
+        layout.setSpacing(4)
         for w in (self.play_button, self.loop_button, self.autoplay_button):
             layout.addWidget(w)
         layout.addWidget(QLabel("Vol"))
         layout.addWidget(self.volume)
         layout.addWidget(self.position_label)
-        layout.addWidget(self.track_label, 1)
-        layout.addWidget(self.status_label)
+        # The track's name comes first; the device status takes what is left (short when tight).
+        layout.addWidget(self.track_label)
+        layout.addWidget(self.status_label, 1)
 
         if not getattr(player, "available", False):
-            self.status_label.setText(f"⚠ silent: {player.status_message}")
+            self.status_label.set_text(f"⚠ silent: {player.status_message}", "⚠ silent")
             self.status_label.setToolTip(f"{player.status_message}\n\nNo sound is played. "
                                          "Everything else works, and the playhead still moves "
                                          "so you can follow the waveform.")
         else:
-            self.status_label.setText("")
+            self.status_label.set_text("")
             self.setToolTip(player.status_message)
 
         audition.loaded.connect(self._on_loaded)
@@ -112,7 +117,7 @@ class PlayerBar(QWidget):
 
     @Slot(str)
     def show_error(self, message: str) -> None:
-        self.status_label.setText(f"⚠ {message}")
+        self.status_label.set_text(f"⚠ {message}", "⚠ cannot play")
         self.status_label.setToolTip(message)
 
     @Slot()
@@ -132,13 +137,13 @@ class PlayerBar(QWidget):
     def _on_loaded(self, path: str, _samples, _rate: int) -> None:
         from pathlib import Path
 
-        self.track_label.setText(Path(path).name)
+        self.track_label.set_text(Path(path).name)
         self.track_label.setToolTip(path)
         self.refresh()
 
     @Slot(str, str)
     def _on_load_failed(self, path: str, message: str) -> None:
-        self.track_label.setText("")
+        self.track_label.set_text("")
         self.show_error(message)
 
     def sync_from_player(self) -> None:

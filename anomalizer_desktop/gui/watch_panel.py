@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
-    QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from ..core.errors import AnomalizerError
 from ..core.evidence import FlagPolicy
 from . import theme
+from .compact_button import compact_button
 from .model_runtime import ModelRuntime
 from .palettes import Palette
 from .workers import JobRunner, call_job, start_job
@@ -160,9 +161,12 @@ class NewTakesPanel(QWidget):
         self.folders = QListWidget()
         self.folders.setMaximumHeight(90)
         self.folders.setToolTip("Folders watched for new takes (e.g. your DAW's bounce folder)")
-        add = QPushButton("Watch folder…")
+        self.folders.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        # "Add…" / "Remove" under the "Watch folders" heading, as in the Libraries panel
+        add = compact_button("Add…", "Watch a folder: every audio file exported into it is "
+                                     "scored as soon as it is finished")
         add.clicked.connect(self.choose_folder)
-        self.remove_button = QPushButton("Stop watching")
+        self.remove_button = compact_button("Remove", "Stop watching the selected folder")
         self.remove_button.clicked.connect(self._on_remove)
         self.remove_button.setEnabled(False)
         self.takes = QListWidget()
@@ -171,6 +175,8 @@ class NewTakesPanel(QWidget):
         self.takes.itemClicked.connect(self._on_item)
         self.message = QLabel("")
         self.message.setWordWrap(True)
+        # a long folder path must not widen the dock (the full text is the tooltip)
+        self.message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         buttons = QHBoxLayout()
         buttons.addWidget(add)
         buttons.addWidget(self.remove_button)
@@ -200,11 +206,12 @@ class NewTakesPanel(QWidget):
         try:
             self.controller.add_folder(folder)
         except AnomalizerError as exc:
-            self.message.setText(f"Cannot watch {folder}: {exc}")
+            self._say(f"Cannot watch {Path(folder).name}: {exc}", folder)
             return False
         self._refresh_folders()
         if announce:
-            self.message.setText(f"Watching {folder}; new exports are scored as they finish.")
+            self._say(f"Watching {Path(folder).name}; new exports are scored as they finish.",
+                      folder)
         return True
 
     @Slot()
@@ -257,7 +264,11 @@ class NewTakesPanel(QWidget):
 
     @Slot(str, str)
     def _on_watch_error(self, path: str, reason: str) -> None:
-        self.message.setText(f"{Path(path).name}: {reason}")
+        self._say(f"{Path(path).name}: {reason}", path)
+
+    def _say(self, text: str, path: str) -> None:
+        self.message.setText(text)
+        self.message.setToolTip(path)
 
 
 def _colour_take(item: QListWidgetItem, take: Take, p: Palette) -> None:

@@ -21,8 +21,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from . import window_findings
+from . import table_columns, window_findings
 from .audition import AuditionController
+from .elided_label import ElidedLabel
 from .facet_filter_bar import FacetFilterBar
 from .job_status import JobStatusWidget
 from .library_panel import LibraryPanel
@@ -44,6 +45,11 @@ if TYPE_CHECKING:
     from .main_window import MainWindow
 
 WAVEFORM_MIN_HEIGHT = 120
+# Default widths (a saved window state wins): the docks and the map take what they need, the
+# table (and its Reasons column) the rest; growing the window widens the table.
+DOCK_WIDTH = 200
+RIGHT_PANE_WIDTH = 380
+ENCODER_STATUS_MIN_WIDTH = 120
 
 
 def build(w: MainWindow, player) -> None:
@@ -65,11 +71,7 @@ def build(w: MainWindow, player) -> None:
     vh.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
     vh.setDefaultSectionSize(22)
     vh.hide()
-    hh = w.table.horizontalHeader()
-    hh.setSectionResizeMode(COLUMN_INDEX["reasons"], QHeaderView.ResizeMode.Stretch)
-    for key, width in (("flag", 52), ("score", 86), ("learned", 70), ("name", 210),
-                       ("folder", 140), ("duration", 70), ("bpm", 76), ("key", 150)):
-        w.table.setColumnWidth(COLUMN_INDEX[key], width)
+    w.reasons_fit = table_columns.set_up(w.table)
     w.table.sortByColumn(COLUMN_INDEX["score"], Qt.SortOrder.DescendingOrder)
     w.table.selectionModel().currentRowChanged.connect(w._on_current_row)
 
@@ -142,6 +144,10 @@ def build(w: MainWindow, player) -> None:
     w.tabs = QTabWidget()
     w.tabs.addTab(w.scatter, "Map")
     w.tabs.addTab(w.histogram, "Scores")
+    # the map's space chooser sits beside the tabs, leaving the caption its one line
+    w.tabs.setCornerWidget(w.scatter.space_box, Qt.Corner.TopRightCorner)
+    w.tabs.currentChanged.connect(
+        lambda i: w.scatter.space_box.setVisible(w.tabs.widget(i) is w.scatter))
     w.similar_panel = SimilarPanel()
     w.similar_panel.hide()  # shown by "More like this" or a drop
     w.right_split = QSplitter(Qt.Orientation.Vertical)
@@ -152,7 +158,9 @@ def build(w: MainWindow, player) -> None:
     w.main_split = QSplitter(Qt.Orientation.Horizontal)
     w.main_split.addWidget(w.left_split)
     w.main_split.addWidget(w.right_split)
-    w.main_split.setSizes([700, 500])
+    w.main_split.setStretchFactor(0, 1)
+    w.main_split.setStretchFactor(1, 0)
+    w.main_split.setSizes([1280 - DOCK_WIDTH - RIGHT_PANE_WIDTH, RIGHT_PANE_WIDTH])
     w.setCentralWidget(w.main_split)
 
     w.library_panel = LibraryPanel()
@@ -175,9 +183,14 @@ def build(w: MainWindow, player) -> None:
     w.takes_dock.setObjectName("takesDock")
     w.takes_dock.setWidget(w.takes_panel)
     w.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, w.takes_dock)
+    # one narrow column of tabs, Libraries in front: stacked, both were mostly empty space
+    w.setTabPosition(Qt.DockWidgetArea.LeftDockWidgetArea, QTabWidget.TabPosition.North)
+    w.tabifyDockWidget(dock, w.takes_dock)
+    dock.raise_()
+    w.resizeDocks([dock, w.takes_dock], [DOCK_WIDTH, DOCK_WIDTH], Qt.Orientation.Horizontal)
     w.notifier = Notifier(w)
 
-    w.encoder_status = QLabel("")
+    w.encoder_status = ElidedLabel("", min_width=ENCODER_STATUS_MIN_WIDTH)
     w.encoder_status.setObjectName("weightsStatus")
     w.job_status = JobStatusWidget()
     w.job_status.cancelRequested.connect(w.cancel_job)

@@ -8,10 +8,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray
+from PySide6.QtCore import QByteArray, QSize
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
+
+DEFAULT_SIZE = QSize(1280, 800)
+
+
+def default_size(available: QSize | None) -> QSize:
+    """The first-run window size: 1280x800, or the screen's free area if that is smaller."""
+    if available is None or available.isEmpty():
+        return QSize(DEFAULT_SIZE)
+    return DEFAULT_SIZE.boundedTo(available)
 
 
 def restore(w: MainWindow) -> None:
@@ -20,7 +29,8 @@ def restore(w: MainWindow) -> None:
     if isinstance(geometry, QByteArray):
         w.restoreGeometry(geometry)
     else:
-        w.resize(1280, 800)
+        screen = w.screen()
+        w.resize(default_size(screen.availableGeometry().size() if screen else None))
     state = s.value("window/state")
     if isinstance(state, QByteArray):
         w.restoreState(state)
