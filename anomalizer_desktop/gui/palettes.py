@@ -4,8 +4,8 @@ Plain data (no Qt): :mod:`.theme` turns a :class:`Palette` into a QPalette, a st
 pyqtgraph defaults, and every view asks the current palette for its colours instead of naming
 them. The playhead (and the map's ring around the selected loop) is the neutral "you are here"
 colour, white on dark and near-black on light, so no finding's colour can be mistaken for it.
-Finding kinds keep their hue in both schemes; the light scheme uses darker shades that read on
-white.
+Finding kinds keep their hue in both schemes (none is the waveform's blue either); the light
+scheme uses darker shades that read on white.
 """
 
 from __future__ import annotations
@@ -75,8 +75,8 @@ DARK = Palette(
                  (1.0, "#ff3b3b")),
     second_curve="#ffb74d",
     kinds={
-        "clipping": "#ff5252", "dc_offset": "#b388ff", "silence_head": "#8aa9c4",
-        "silence_tail": "#8aa9c4", "click": "#ffab40", "dropout": "#40c4ff",
+        "clipping": "#ff5252", "dc_offset": "#ea80fc", "silence_head": "#8aa9c4",
+        "silence_tail": "#8aa9c4", "click": "#ffab40", "dropout": "#8c9eff",
         "noise_burst": "#ff80ab", "hum": "#69f0ae", "loop_seam": "#ffd740",
         "off_grid": "#eeff41", "stereo_phase": "#18ffff",
     },
@@ -97,10 +97,10 @@ LIGHT = Palette(
                  (1.0, "#e53935")),
     second_curve="#c66a00",
     kinds={
-        "clipping": "#d32f2f", "dc_offset": "#6a3fc0", "silence_head": "#5f7886",
-        "silence_tail": "#5f7886", "click": "#e65100", "dropout": "#0277bd",
+        "clipping": "#d32f2f", "dc_offset": "#8e24aa", "silence_head": "#5f7886",
+        "silence_tail": "#5f7886", "click": "#e65100", "dropout": "#5e35b1",
         "noise_burst": "#c2185b", "hum": "#2e9d3a", "loop_seam": "#946b00",
-        "off_grid": "#6f7c00", "stereo_phase": "#00838f",
+        "off_grid": "#6f7c00", "stereo_phase": "#00a08a",
     },
 )
 

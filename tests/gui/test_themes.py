@@ -28,6 +28,11 @@ def contrast(a: str, b: str) -> float:
     return (hi + 0.05) / (lo + 0.05)
 
 
+def rgb_distance(a: str, b: str) -> float:
+    ca, cb = QColor(a).getRgb()[:3], QColor(b).getRgb()[:3]
+    return sum((x - y) ** 2 for x, y in zip(ca, cb)) ** 0.5
+
+
 def test_the_setting_and_the_desktop_choose_the_palette():
     assert chosen_palette("light", system_is_light=False) is LIGHT
     assert chosen_palette("dark", system_is_light=True) is DARK
@@ -53,14 +58,13 @@ def test_colours_read_on_their_background_and_findings_are_not_the_playhead(p):
     for name in ("accent", "warn", "flag", "fine", "playhead", "curve", "neighbour"):
         assert contrast(getattr(p, name), p.plot_bg) >= 3, name
     assert contrast(p.flag, p.base) >= 3
-    playhead = QColor(p.playhead)
     for kind, colour in p.kinds.items():
         assert contrast(colour, p.plot_bg) >= 3, kind
-        c = QColor(colour)
-        # not the playhead's neutral white / black: a clear hue, far from it
-        assert c.hsvSaturation() > 60, kind
-        distance = sum((x - y) ** 2 for x, y in zip(c.getRgb()[:3], playhead.getRgb()[:3]))
-        assert distance ** 0.5 > 120, kind
+        # not the playhead's neutral white / black: a clear hue, far from it; and a region
+        # stands out from the waveform it shades
+        assert QColor(colour).hsvSaturation() > 60, kind
+        assert rgb_distance(colour, p.playhead) > 110, kind
+        assert rgb_distance(colour, p.accent) > 60, kind
     assert set(p.kinds) == set(DARK.kinds)
 
 
