@@ -72,6 +72,7 @@ def build(w: MainWindow, player) -> None:
     vh.setDefaultSectionSize(22)
     vh.hide()
     w.reasons_fit = table_columns.set_up(w.table)
+    w.table.setColumnHidden(COLUMN_INDEX["reasons"], True)  # until some file has findings
     w.table.sortByColumn(COLUMN_INDEX["score"], Qt.SortOrder.DescendingOrder)
     w.table.selectionModel().currentRowChanged.connect(w._on_current_row)
 

@@ -96,6 +96,10 @@ def test_window_fits_the_screen_with_a_loop_loaded_and_the_similar_list_open(
         w.tabs.setCurrentWidget(tab)
         qtbot.wait(20)
         assert_fits(w, size)
+    for choice in ("light", "system"):  # a live theme switch does not resize it either
+        w.theme.choose(choice)
+        qtbot.wait(20)
+        assert_fits(w, size)
 
 
 @pytest.mark.parametrize("size", SCREENS, ids=[f"{w}x{h}" for w, h in SCREENS])
