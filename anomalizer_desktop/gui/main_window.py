@@ -17,14 +17,8 @@ from ..core.catalog import Catalog
 from ..core.config import default_catalog_path, models_dir
 from ..core.detect.persistence import MODEL_SUFFIX
 from ..core.progress import Progress
-from . import (
-    window_actions,
-    window_findings,
-    window_layout,
-    window_similar,
-    window_state,
-    window_theme,
-)
+from . import window_actions, window_findings, window_layout, window_similar, window_state
+from . import window_theme
 from .analysis import AnalysisResult, analyse, listed_rows
 from .models.loop_table import COLUMN_INDEX, FileIdRole, RowRole
 from .watch_panel import Take
