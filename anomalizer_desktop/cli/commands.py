@@ -103,15 +103,19 @@ def cmd_train(args, token, bar) -> int:
         result = drive(
             train(args.paths, catalog, encoder, args.model, network=args.network,
                   seed=args.seed, epochs=args.epochs, token=token, folds=args.folds,
-                  follow_links=args.follow_links),
+                  follow_links=args.follow_links, reference=args.reference),
             bar,
         )
     s = result.score_summary
     for warning in result.warnings:
         say(f"warning: {warning}")
     folds = f", {s['folds']} cross-fitted folds" if s.get("folds", 1) > 1 else ""
+    where = ""
+    if result.reference:
+        n = len(result.reference)
+        where = f" in {n} reference folder{'s' if n > 1 else ''}"
     say(f"model written to {result.model_path} ({result.info.detector} on {encoder.name}, "
-        f"{result.n_train} loops{folds})")
+        f"{result.n_train} loops{where}{folds})")
     say(f"calibrated on {s['n_null']} {s['learned_source']} learned scores and the signal "
         f"checks of {result.n_train} loops; flags about {budget_words(10 ** -s['threshold'])} "
         "normal loops")

@@ -61,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--folds", type=_folds, default=None, metavar="K",
                    help="cross-fit K models so every library loop is scored by one that never "
                         "saw it (default 5; 1 = a single model, faster, less well calibrated)")
+    p.add_argument("--reference", type=Path, action="append", default=[], metavar="DIR",
+                   help="learn what normal sounds like from the loops in DIR only (repeatable) "
+                        "and score the rest of the library against them; default: learn from "
+                        "the whole library")
     link_option(p)
     encoder_options(p)
 

@@ -49,6 +49,7 @@ class TrainResult:
     n_train: int
     warnings: list[str]
     score_summary: dict
+    reference: tuple = ()  # the reference folders it learned from (empty: all of the roots)
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,10 @@ def scan(
     return result
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
 def _files_for(roots: Sequence[Path], catalog: Catalog) -> list[FileRecord]:
     seen: dict[int, FileRecord] = {}
     for root in roots:
@@ -228,9 +233,14 @@ def train(
     folds: int | None = None,
     trim: float | None = None,
     follow_links: bool = False,
+    reference: Sequence[Path | str] = (),
 ) -> Generator[Progress, None, TrainResult]:
     """Scan ``roots``, fit a detector on their embeddings, calibrate it, save it, and score
     the library.
+
+    With ``reference`` folders, the detector learns and is calibrated on the loops in them
+    only, and every other loop under ``roots`` is scored against that reference (reference
+    folders outside ``roots`` are scanned too); without, it learns from all of ``roots``.
 
     The detector is cross-fitted over ``folds`` parts (default 5; 1 = one model, as is any
     library too small to split), so every library loop has a score from a model that never saw
@@ -244,31 +254,43 @@ def train(
 
     token = token or CancelToken()
     model_path = absolute(model_path)
-    scanned = yield from scan(roots, catalog, encoder, token, follow_links=follow_links)
+    roots = [absolute(r) for r in roots]
+    reference = [absolute(r) for r in reference]
+    extra_roots = [r for r in reference if not any(_inside(r, root) for root in roots)]
+    scanned = yield from scan(roots + extra_roots, catalog, encoder, token,
+                              follow_links=follow_links)
     hashes, X = training_matrix(scanned.files, catalog, encoder.id)
-    if len(hashes) == 0:
+    learn_hashes, learn_X = hashes, X
+    if reference:
+        learn_hashes, learn_X = training_matrix(_files_for(reference, catalog), catalog,
+                                                encoder.id)
+    if len(learn_hashes) == 0:
+        where = "the reference folders " if reference else ""
         raise NotEnoughDataError(
-            f"no readable audio files to train on in {', '.join(map(str, roots))}"
+            f"no readable audio files to train on in {where}"
+            f"{', '.join(map(str, reference or roots))}"
         )
     params = dict(detector_params or {})
     if epochs is not None and network.lower() in ("ae", "aewres"):
         params.update(max_epochs=epochs, small_epochs=epochs)  # also caps tiny-library training
-    if (folds is None or folds > 1) and len(hashes) >= MIN_CROSSFIT_LOOPS:
+    if (folds is None or folds > 1) and len(learn_hashes) >= MIN_CROSSFIT_LOOPS:
         from .detect import cross_fitted
 
         detector = cross_fitted(network, folds=folds, trim=trim, seed=seed, **params)
     else:
         detector = make_detector(network, seed=seed, **params)
     clock = EtaClock(None)
-    for stats in detector.fit_iter(X):
+    for stats in detector.fit_iter(learn_X):
         token.raise_if_cancelled()
         total = int(stats.get("epochs") or 0) or None
         clock.total = total
         step = int(stats.get("epoch", 0))
         yield clock.progress("train", step, _epoch_message(stats), **stats)
     token.raise_if_cancelled()
-    library = library_evidence(detector, hashes, stored_findings_of(catalog, hashes))
-    extra = {"n_files": len(scanned.files), "roots": [str(absolute(r)) for r in roots]}
+    library = library_evidence(detector, learn_hashes,
+                               stored_findings_of(catalog, learn_hashes))
+    extra = {"n_files": len(scanned.files), "roots": [str(r) for r in roots],
+             "reference": [str(r) for r in reference]}
     info = save_model(detector, model_path, encoder.id, extra=extra, library=library)
     judge = Judge(library, FlagPolicy(calibration=library))
     rows = _store_scores(catalog, model_path, info, detector, judge, scanned.files, hashes, X)
@@ -276,7 +298,8 @@ def train(
     summary = {**summarise(rows, judge.threshold), "learned_source": library.learned_source,
                "n_null": int(library.learned_null().size), "folds": int(fit_info.get("folds", 1)),
                "seconds": fit_info.get("seconds")}
-    return TrainResult(model_path, info, len(hashes), list(detector.warnings_), summary)
+    return TrainResult(model_path, info, len(learn_hashes), list(detector.warnings_), summary,
+                       tuple(reference))
 
 
 def library_evidence(detector, hashes: Sequence[str],

@@ -50,6 +50,7 @@ class AnalysisResult:
     trained: bool = False
     notices: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    reference: tuple = ()  # the reference folders the model learned from (empty: every library)
 
 
 def pca_2d(X: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
@@ -154,11 +155,13 @@ def analyse(
     list_first: bool = False,
     token: CancelToken | None = None,
     follow_links: bool = False,
+    reference: Sequence[Path | str] = (),
 ) -> Generator[Progress, None, AnalysisResult]:
     """Bring every file under ``roots`` up to date: catalog, embeddings, model, scores, map.
 
-    Trains the personal model when there is none, when it was made with another encoder or on
-    other folders, or when ``retrain``; otherwise scores with the existing one. ``list_first``
+    Trains the personal model when there is none, when it was made with another encoder, on
+    other folders or another ``reference`` (the folders it learns normal from; empty: all of
+    ``roots``), or when ``retrain``; otherwise scores with the existing one. ``list_first``
     walks the folders before anything else (a newly added library); otherwise the rows the
     catalog already has, with their stored scores, are reported first. Folder links out of
     the libraries are walked only with ``follow_links``; the skipped ones are warnings.
@@ -168,6 +171,7 @@ def analyse(
 
     token = token or CancelToken()
     roots = [jobs.absolute(r) for r in roots]
+    reference = [jobs.absolute(r) for r in reference]
     if not roots:
         return AnalysisResult([], None)
     if list_first:
@@ -194,10 +198,11 @@ def analyse(
     trained = False
     warnings = [f"not followed: {link.path.name} (a folder link out of the library, to "
                 f"{link.target})" for link in scanned.skipped_links]
-    if retrain or _needs_training(model_path, encoder.id, roots):
+    if retrain or _needs_training(model_path, encoder.id, roots, reference):
         try:
             result = yield from jobs.train(roots, catalog, encoder, model_path, network,
-                                           token=token, follow_links=follow_links)
+                                           token=token, follow_links=follow_links,
+                                           reference=reference)
         except NotEnoughDataError as exc:
             warnings.append(str(exc))
             return AnalysisResult(rows, None, notices=notices, warnings=warnings,
@@ -212,7 +217,7 @@ def analyse(
     return AnalysisResult(
         out_rows, model_path, detector=str(info.detector), encoder_id=str(info.encoder_id),
         library=scored.judge.library, map=map_data, trained=trained, notices=notices,
-        warnings=warnings,
+        warnings=warnings, reference=tuple((info.extra or {}).get("reference", ())),
     )
 
 
@@ -232,7 +237,8 @@ def _scan_showing_findings(scan, catalog: Catalog, model_path: Path):
             yield p
 
 
-def _needs_training(model_path: Path, encoder_id: str, roots: Sequence[Path]) -> bool:
+def _needs_training(model_path: Path, encoder_id: str, roots: Sequence[Path],
+                    reference: Sequence[Path] = ()) -> bool:
     from ..core.detect.persistence import read_model_info
     from ..core.errors import AnomalizerError
 
@@ -245,8 +251,10 @@ def _needs_training(model_path: Path, encoder_id: str, roots: Sequence[Path]) ->
         return True
     if info.encoder_id != encoder_id:
         return True
-    trained_on = {str(r) for r in (info.extra or {}).get("roots", [])}
-    return trained_on != {str(r) for r in roots}
+    extra = info.extra or {}
+    trained_on = {str(r) for r in extra.get("roots", [])}
+    learned_from = {str(r) for r in extra.get("reference", [])}
+    return trained_on != {str(r) for r in roots} or learned_from != {str(r) for r in reference}
 
 
 def _finish(scored, catalog: Catalog, model_path: Path, encoder_id: str):

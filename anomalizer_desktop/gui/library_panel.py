@@ -1,4 +1,9 @@
-"""The list of library folders with Add / Remove / Rescan buttons."""
+"""The list of library folders with Add / Remove / Rescan buttons.
+
+Each folder has a check box: ticked folders are the *reference of normal*, the loops the model
+learns from; every other folder (and every watch folder) is scored against them. With none
+ticked, the model learns from every library.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
+    QLabel,
     QListWidget,
     QListWidgetItem,
     QVBoxLayout,
@@ -21,12 +27,20 @@ class LibraryPanel(QWidget):
     addRequested = Signal(str)
     removeRequested = Signal(str)
     rescanRequested = Signal()
+    referenceToggled = Signal(str, bool)  # folder, now a reference of normal
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.list = QListWidget()
-        self.list.setToolTip("Library folders; every audio file below them is analysed")
+        self.list.setToolTip(
+            "Library folders; every audio file below them is analysed.\n"
+            "Tick the folders that are your reference of normal: the model learns from them "
+            "only and scores the rest against them. None ticked: it learns from every folder.")
         self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.list.itemChanged.connect(self._on_item_changed)
+        self.learns_from = QLabel()
+        self.learns_from.setWordWrap(True)
+        self.learns_from.setToolTip(self.list.toolTip())
         self.add_button = compact_button("Add…", "Add a library folder")
         self.remove_button = compact_button(
             "Remove", "Forget the selected library (its files are not touched)")
@@ -42,20 +56,34 @@ class LibraryPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.list, 1)
+        layout.addWidget(self.learns_from)
         layout.addLayout(buttons)
         self._update_buttons()
 
-    def set_libraries(self, paths: list[str]) -> None:
+    def set_libraries(self, paths: list[str], reference: set[str] | frozenset = frozenset()
+                      ) -> None:
+        """Show ``paths``; those in ``reference`` are ticked as the reference of normal."""
         current = self.selected()
+        self.list.blockSignals(True)
         self.list.clear()
         for p in paths:
             item = QListWidgetItem(p)
             item.setToolTip(p)
             item.setData(Qt.ItemDataRole.UserRole, p)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if p in reference
+                               else Qt.CheckState.Unchecked)
             self.list.addItem(item)
             if p == current:
                 self.list.setCurrentItem(item)
+        self.list.blockSignals(False)
         self._update_buttons()
+        self._update_caption()
+
+    def reference(self) -> list[str]:
+        """The ticked folders: what the model learns normal from (empty: every library)."""
+        return [p for i, p in enumerate(self.libraries())
+                if self.list.item(i).checkState() == Qt.CheckState.Checked]
 
     def libraries(self) -> list[str]:
         return [self.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.list.count())]
@@ -75,6 +103,24 @@ class LibraryPanel(QWidget):
         path = self.selected()
         if path:
             self.removeRequested.emit(path)
+
+    @Slot(QListWidgetItem)
+    def _on_item_changed(self, item: QListWidgetItem) -> None:
+        self._update_caption()
+        self.referenceToggled.emit(item.data(Qt.ItemDataRole.UserRole),
+                                   item.checkState() == Qt.CheckState.Checked)
+
+    def _update_caption(self) -> None:
+        n, total = len(self.reference()), self.list.count()
+        if not total:
+            text = ""
+        elif not n:
+            text = "Learns normal from every folder (tick folders to make them the reference)"
+        else:
+            text = (f"Learns normal from the {n} ticked folder{'s' if n > 1 else ''}; "
+                    f"{'the rest is' if n < total else 'nothing else is'} scored against "
+                    f"{'them' if n > 1 else 'it'}")
+        self.learns_from.setText(text)
 
     @Slot()
     def _update_buttons(self, *args) -> None:

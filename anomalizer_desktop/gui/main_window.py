@@ -61,8 +61,9 @@ class MainWindow(QMainWindow):
 
     def refresh_libraries(self) -> None:
         """Show the catalog's libraries (the CLI may have added some), minus pending removals."""
-        libs = [str(lib.path) for lib in self.catalog.libraries()]
-        self.library_panel.set_libraries([p for p in libs if p not in self._removing])
+        libs = [lib for lib in self.catalog.libraries() if str(lib.path) not in self._removing]
+        self.library_panel.set_libraries([str(lib.path) for lib in libs],
+                                         {str(lib.path) for lib in libs if lib.reference})
 
     @Slot(str)
     def add_library(self, folder: str) -> None:
@@ -99,6 +100,7 @@ class MainWindow(QMainWindow):
             self.job.cancel()
             return
         roots = [Path(p) for p in self.libraries()]
+        reference = [Path(p) for p in self.library_panel.reference()]
         if not roots:
             self._show_result(AnalysisResult([], None))
             return
@@ -109,7 +111,8 @@ class MainWindow(QMainWindow):
 
         def job(token):
             return analyse(roots, catalog, model_path, encoder, network, retrain=retrain,
-                           list_first=list_first, token=token, follow_links=links)
+                           list_first=list_first, token=token, follow_links=links,
+                           reference=reference)
 
         self.start_job(JobRunner(job, name="analyse"), "Analysing libraries…",
                        self._on_analysis_done)
@@ -145,7 +148,8 @@ class MainWindow(QMainWindow):
         self._show_result(result)
         parts = [f"{len(result.rows):,} files"]
         if result.trained:
-            parts.append(f"trained a new {result.detector} model")
+            learned = f" on {len(result.reference)} reference folder(s)" if result.reference else ""
+            parts.append(f"trained a new {result.detector} model{learned}")
         parts += result.warnings
         self.statusBar().showMessage(" · ".join(parts), 15_000)
 

@@ -168,6 +168,7 @@ def build(w: MainWindow, player) -> None:
     w.library_panel.addRequested.connect(w.add_library)
     w.library_panel.removeRequested.connect(w.remove_library)
     w.library_panel.rescanRequested.connect(w.rescan)
+    w.library_panel.referenceToggled.connect(lambda folder, on: _reference_toggled(w, folder, on))
     dock = QDockWidget("Libraries", w)
     dock.setObjectName("librariesDock")
     dock.setWidget(w.library_panel)
@@ -200,3 +201,10 @@ def build(w: MainWindow, player) -> None:
     w.statusBar().addPermanentWidget(w.encoder_status)
     w.statusBar().addPermanentWidget(w.job_status)
     w._update_counts()
+
+
+def _reference_toggled(w, folder: str, on: bool) -> None:
+    """A library folder became (or stopped being) the reference of normal: remember it in the
+    catalog (the CLI sees it too) and learn again from the new reference."""
+    w.catalog.set_reference(folder, on)
+    w.run_analysis()  # retrains: the model's reference no longer matches

@@ -36,7 +36,7 @@ def test_fresh_file_catalog_has_current_schema_and_wal(tmp_path: Path) -> None:
     db = tmp_path / "sub" / "catalog.sqlite3"
     with Catalog(db) as cat:
         assert cat.path == db
-        assert cat.schema_version() == SCHEMA_VERSION == 4
+        assert cat.schema_version() == SCHEMA_VERSION == 5
         assert cat.query("PRAGMA journal_mode")[0][0] == "wal"
         assert cat.query("PRAGMA foreign_keys")[0][0] == 1
         assert cat.query("PRAGMA busy_timeout")[0][0] >= 1000
@@ -44,7 +44,7 @@ def test_fresh_file_catalog_has_current_schema_and_wal(tmp_path: Path) -> None:
             "findings"} <= _tables(db)
     assert not list(tmp_path.glob("sub/*.bak-v*"))  # nothing to back up on a new file
     with Catalog(db) as again:  # reopening is a no-op
-        assert again.schema_version() == 4
+        assert again.schema_version() == SCHEMA_VERSION
 
 
 def _build_v1(db: Path) -> None:
@@ -71,8 +71,9 @@ def test_migrates_a_v1_file_after_writing_a_backup(tmp_path: Path) -> None:
     _build_v1(db)
     assert "findings" not in _tables(db)
     with Catalog(db) as cat:
-        assert cat.schema_version() == 4
+        assert cat.schema_version() == SCHEMA_VERSION == 5
         assert cat.query("SELECT name FROM sqlite_master WHERE name = 'embeddings_encoder_dim'")
+        assert [(lib.path, lib.reference) for lib in cat.libraries()] == [(Path("/lib"), False)]
         f = cat.get_file("/lib/a.wav")
         assert f is not None and f.id == 7 and f.hash == "h1" and f.library_id == 1
         assert cat.get_embeddings(["h1"], "enc")["h1"].tolist() == [0, 1, 2, 3]
@@ -95,9 +96,10 @@ def test_migrates_a_v1_file_after_writing_a_backup(tmp_path: Path) -> None:
 def test_failed_migration_leaves_the_catalog_unchanged(tmp_path: Path, monkeypatch) -> None:
     db = tmp_path / "catalog.sqlite3"
     _build_v1(db)
-    broken = schema.Migration(5, "broken", ("CREATE TABLE extra (x INTEGER)", "THIS IS NOT SQL"))
+    broken = schema.Migration(SCHEMA_VERSION + 1, "broken",
+                              ("CREATE TABLE extra (x INTEGER)", "THIS IS NOT SQL"))
     monkeypatch.setattr(schema, "MIGRATIONS", (*schema.MIGRATIONS, broken))
-    monkeypatch.setattr(schema, "SCHEMA_VERSION", 5)
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     with pytest.raises(CatalogError, match="left unchanged.*bak-v1"):
         Catalog(db)
     with sqlite3.connect(db) as conn:

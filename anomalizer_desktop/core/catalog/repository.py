@@ -33,6 +33,7 @@ from .schema import (
 log = logging.getLogger(__name__)
 
 _VECTOR_DTYPE = np.dtype("<f4")  # stored little-endian float32 whatever the machine
+_LIBRARY_COLUMNS = "id, path, added_at, reference"
 _FILE_FIELDS = ("library_id", "size", "mtime", "hash", "duration_s", "sample_rate", "channels",
                 "format", "error")
 _UPSERT_FILE = (
@@ -67,16 +68,30 @@ class Catalog(FacetRows, Database):
     """
 
     # --- libraries -----------------------------------------------------------------------------
-    def add_library(self, path: Path | str) -> LibraryRecord:
-        """Register a library folder (idempotent)."""
+    def add_library(self, path: Path | str, reference: bool | None = None) -> LibraryRecord:
+        """Register a library folder (idempotent); ``reference`` marks or unmarks it as a
+        reference of normal (None leaves the mark as it is)."""
         key = path_key(path)
         with self.transaction() as conn:
             conn.execute(
                 "INSERT INTO libraries (path, added_at) VALUES (?, ?) ON CONFLICT(path) DO NOTHING",
                 (key, time.time()),
             )
-            row = conn.execute("SELECT id, path, added_at FROM libraries WHERE path = ?", (key,)).fetchone()
+            if reference is not None:
+                conn.execute("UPDATE libraries SET reference = ? WHERE path = ?",
+                             (int(bool(reference)), key))
+            row = conn.execute(f"SELECT {_LIBRARY_COLUMNS} FROM libraries WHERE path = ?",
+                               (key,)).fetchone()
         return library_from_row(row)
+
+    def set_reference(self, path: Path | str, reference: bool) -> LibraryRecord:
+        """Mark ``path`` (registered as a library if it is not one) as a reference of normal,
+        or unmark it. With no reference marked, the model learns from every library."""
+        return self.add_library(path, reference=reference)
+
+    def reference_folders(self) -> list[Path]:
+        """The library folders marked as the reference of normal (empty: learn from all)."""
+        return [lib.path for lib in self.libraries() if lib.reference]
 
     def remove_library(self, path: Path | str) -> None:
         """Forget a library and its file rows (and their scores). Embeddings, marks and
@@ -85,7 +100,7 @@ class Catalog(FacetRows, Database):
             conn.execute("DELETE FROM libraries WHERE path = ?", (path_key(path),))
 
     def libraries(self) -> list[LibraryRecord]:
-        rows = self.query("SELECT id, path, added_at FROM libraries ORDER BY path")
+        rows = self.query(f"SELECT {_LIBRARY_COLUMNS} FROM libraries ORDER BY path")
         return [library_from_row(r) for r in rows]
 
     def library_for(self, path: Path | str) -> LibraryRecord | None:

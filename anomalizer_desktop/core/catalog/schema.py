@@ -135,11 +135,19 @@ _V4 = (
     "CREATE INDEX facets_identity ON facets(identity)",
 )
 
+# --- v5: reference folders --------------------------------------------------------------------
+# A library folder marked ``reference`` is what the model learns "normal" from; every other
+# folder is scored against it. None marked: the model learns from every library (the default).
+_V5 = (
+    "ALTER TABLE libraries ADD COLUMN reference INTEGER NOT NULL DEFAULT 0",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _V1),
     Migration(2, "signal-QC findings tables, embeddings index", _V2),
     Migration(3, "calibrated evidence: scores hold evidence plus the learned score", _V3),
     Migration(4, "facets: tempo, key, duplicate identity and fingerprint", _V4),
+    Migration(5, "reference folders: the libraries the model learns normal from", _V5),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -180,6 +188,7 @@ class LibraryRecord:
     id: int
     path: Path
     added_at: float
+    reference: bool = False  # the model learns "normal" from the reference folders only
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +250,7 @@ FILE_COLUMNS = (
 
 
 def library_from_row(row: sqlite3.Row | tuple) -> LibraryRecord:
-    return LibraryRecord(row[0], Path(row[1]), row[2])
+    return LibraryRecord(row[0], Path(row[1]), row[2], bool(row[3]) if len(row) > 3 else False)
 
 
 def file_from_row(row: sqlite3.Row | tuple) -> FileRecord:
