@@ -4,18 +4,22 @@
 thread and only emit a Qt signal) and scores each finished file in a worker with the personal
 model and the encoder it was trained with (the shared :class:`ModelRuntime`) and the user's
 signal-check settings. :class:`NewTakesPanel`
-shows the watch folders and the scored takes, newest first.
+shows the watch folders and the scored takes, newest first; each take's tooltip carries
+everything about it (:func:`take_tooltip`), since the narrow dock elides the line itself.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import os
+import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal, Slot
+from PySide6.QtCore import QModelIndex, QObject, Qt, Signal, Slot
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -50,6 +54,8 @@ class Take:
     reasons: str = ""  # the evidence in words, strongest first
     findings: tuple = ()  # every signal-check finding (core Finding), before the user's settings
     learned: float | None = None  # the model's own score
+    duration_s: float | None = None
+    scored_at: float = field(default_factory=time.time)  # when it was scored (epoch seconds)
 
 
 class _Scorer:
@@ -72,7 +78,8 @@ class _Scorer:
         judge = loaded.judge.with_policy(replace(policy, calibration=loaded.judge.library))
         scored = jobs.score_file(Path(path), loaded.encoder, loaded.detector, judge)
         return Take(path, scored.score, judge.threshold, scored.flagged, scored.error,
-                    "; ".join(scored.words), tuple(scored.findings), scored.learned_score)
+                    "; ".join(scored.words), tuple(scored.findings), scored.learned_score,
+                    scored.duration_s)
 
 
 class WatchController(QObject):
@@ -239,10 +246,7 @@ class NewTakesPanel(QWidget):
             text = f"{name} — typical for your library"
         item = QListWidgetItem(text)
         item.setData(Qt.ItemDataRole.UserRole, take)
-        tip = [take.path, take.error or take.reasons or "typical for your library"]
-        if take.learned is not None:
-            tip.append(f"learned score {take.learned:.4g}")
-        item.setToolTip("\n".join(tip))
+        item.setToolTip(take_tooltip(take))
         _colour_take(item, take, theme.current())
         self.takes.insertItem(0, item)
         while self.takes.count() > MAX_TAKES:
@@ -255,6 +259,30 @@ class NewTakesPanel(QWidget):
 
     def take_at(self, row: int) -> Take:
         return self.takes.item(row).data(Qt.ItemDataRole.UserRole)
+
+    def selected_take(self) -> Take | None:
+        items = self.takes.selectedItems()
+        return items[0].data(Qt.ItemDataRole.UserRole) if items else None
+
+    def select_path(self, path: str | None) -> bool:
+        """Select the newest take of ``path`` (the file the table shows), or clear the selection.
+
+        A take of that file already selected stays selected (the same file may have been exported
+        twice). Nothing is played: only a click on a take plays it. Returns whether one is selected.
+        """
+        key = _path_key(path) if path else None
+        current = self.selected_take()
+        if key is not None and current is not None and _path_key(current.path) == key:
+            return True
+        for i in range(self.takes.count()):
+            item = self.takes.item(i)
+            if key is not None and _path_key(item.data(Qt.ItemDataRole.UserRole).path) == key:
+                self.takes.setCurrentItem(item)
+                self.takes.scrollToItem(item)
+                return True
+        self.takes.clearSelection()
+        self.takes.setCurrentIndex(QModelIndex())
+        return False
 
     @Slot(QListWidgetItem)
     def _on_item(self, item: QListWidgetItem) -> None:
@@ -269,6 +297,48 @@ class NewTakesPanel(QWidget):
     def _say(self, text: str, path: str) -> None:
         self.message.setText(text)
         self.message.setToolTip(path)
+
+
+def take_tooltip(take: Take) -> str:
+    """Everything about one take, one fact a line: path, when, verdict, findings, duration."""
+    from ..core.evidence.words import odds
+    from ..core.qc.findings import TITLES
+
+    lines = [take.path, "Scored " + time.strftime("%Y-%m-%d %H:%M:%S",
+                                                  time.localtime(take.scored_at))]
+    if take.error:
+        lines.append(f"Could not be scored: {take.error}")
+    elif take.flagged:
+        lines.append(f"Flagged: {take.reasons or 'unusual for your library'}")
+    elif take.flagged is False:
+        lines.append("Not flagged")
+    if take.score is not None:  # -log10 of how likely a normal loop looks this unusual
+        rare = odds(10.0 ** -take.score)
+        lines.append("Sounds typical for your library" if rare == "typical"
+                     else f"About {rare} normal loops of your library look this unusual")
+        need = (f" (a flag needs {take.threshold:.2f})" if math.isfinite(take.threshold)
+                else "")
+        lines.append(f"Evidence {take.score:.2f}{need}")
+    if take.learned is not None:
+        lines.append(f"Learned score {take.learned:.4g}")
+    if take.duration_s is not None:
+        lines.append(f"Duration {take.duration_s:.2f} s")
+    if take.findings:
+        lines.append(f"Signal checks ({len(take.findings)}):")
+        for f in take.findings:
+            where = (f"{f.start_s:.3f} s" if f.end_s <= f.start_s
+                     else f"{f.start_s:.3f}-{f.end_s:.3f} s")
+            title, label = TITLES.get(f.kind, f.kind), f.label()
+            what = label if label.lower().startswith(title.lower()) else f"{title}: {label}"
+            detail = f" — {f.detail}" if f.detail else ""
+            lines.append(f"  • {what} ({where}, {f.level}){detail}")
+    elif not take.error:
+        lines.append("Signal checks: nothing found")
+    return "\n".join(lines)
+
+
+def _path_key(path: str) -> str:
+    return os.path.normcase(os.path.abspath(os.path.expanduser(path)))
 
 
 def _colour_take(item: QListWidgetItem, take: Take, p: Palette) -> None:

@@ -30,7 +30,7 @@ from .library_panel import LibraryPanel
 from .localisation import LocalisationController
 from .model_runtime import ModelRuntime
 from .models.loop_filter import LoopFilterProxy
-from .models.loop_table import COLUMN_INDEX, LoopTableModel
+from .models.loop_table import COLUMN_INDEX, LoopTableModel, RowRole
 from .notifications import Notifier
 from .player_bar import PlayerBar
 from .similar_panel import SimilarPanel
@@ -179,6 +179,9 @@ def build(w: MainWindow, player) -> None:
                               policy_fn=lambda: window_findings.current_policy(w))
     w.takes_panel = NewTakesPanel(w.watch)
     w.takes_panel.takeActivated.connect(w._on_take_activated)
+    # and back: the table's current file selects its take in New takes (or none there)
+    w.table.selectionModel().currentRowChanged.connect(
+        lambda current, _previous: _takes_follow_table(w, current))
     w.takes_panel.foldersChanged.connect(w._on_watch_folders_changed)
     w.watch.takeScored.connect(w._on_take_scored)
     w.takes_dock = QDockWidget("New takes", w)
@@ -201,6 +204,15 @@ def build(w: MainWindow, player) -> None:
     w.statusBar().addPermanentWidget(w.encoder_status)
     w.statusBar().addPermanentWidget(w.job_status)
     w._update_counts()
+
+
+def _takes_follow_table(w: MainWindow, current) -> None:
+    """Select the current table file's take in New takes, or clear the selection there.
+
+    No current row (a take outside the libraries is playing) leaves New takes alone.
+    """
+    if current.isValid():
+        w.takes_panel.select_path(current.data(RowRole).path)
 
 
 def _reference_toggled(w, folder: str, on: bool) -> None:

@@ -179,6 +179,8 @@ def test_watch_folder_new_take_is_scored_flagged_and_notified(qtbot, window, dem
     assert take.error is None
     assert take.score == pytest.approx(top.score, rel=1e-4)
     assert take.flagged is True
+    assert take.duration_s == pytest.approx(top.duration_s, abs=0.01)
+    assert f"Duration {take.duration_s:.2f} s" in w.takes_panel.takes.item(0).toolTip()
     assert w.notifier.history and "take_01.wav" in w.notifier.history[-1][1]
     # A normal take goes on top, unflagged, without a notification, also while minimised.
     w.showMinimized()
