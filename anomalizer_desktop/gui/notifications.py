@@ -1,4 +1,6 @@
-"""Desktop notifications and the tray icon: a tray message when there is a tray, else the status bar.
+"""Desktop notifications and the tray icon: a tray message when there is a tray, otherwise a
+notification through the freedesktop notification service (:mod:`.desktop_notify`, on a worker
+thread); the status bar shows every one either way, and alone when neither is available.
 
 With a system tray, the window can also *minimise to the tray*: minimising hides it from the task
 bar, the tray icon brings it back, and the folder watcher keeps scoring new takes meanwhile (it
@@ -11,11 +13,15 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QIcon
 from PySide6.QtWidgets import QMainWindow, QMenu, QSystemTrayIcon
 
+from .desktop_notify import DesktopNotifications
+from .resources import icon_path
+
 
 class Notifier(QObject):
     """Shows notifications; ``history`` keeps (title, text) of every one shown.
 
     ``tray`` is created when the desktop has a system tray; tests may pass their own.
+    ``desktop`` (the freedesktop notification sender used without a tray) is created on first use.
     """
 
     notified = Signal(str, str)
@@ -28,6 +34,7 @@ class Notifier(QObject):
         self.minimise_to_tray = False
         self._told_about_tray = False
         self.tray: QSystemTrayIcon | None = tray
+        self.desktop: DesktopNotifications | None = None
         if self.tray is None and QSystemTrayIcon.isSystemTrayAvailable():
             tray_icon = icon if icon is not None and not icon.isNull() else window.windowIcon()
             self.tray = QSystemTrayIcon(tray_icon, self)
@@ -57,6 +64,10 @@ class Notifier(QObject):
         self.history.append((title, text))
         if self.uses_tray:
             self.tray.showMessage(title, text, QSystemTrayIcon.MessageIcon.Warning, 8000)
+        else:
+            if self.desktop is None:
+                self.desktop = DesktopNotifications(icon=icon_path())
+            self.desktop.send(title, text)  # never blocks; does nothing once it has failed
         self.window.statusBar().showMessage(f"{title}: {text}", 15_000)
         self.notified.emit(title, text)
 
@@ -88,3 +99,5 @@ class Notifier(QObject):
     def close(self) -> None:
         if self.tray is not None:
             self.tray.hide()
+        if self.desktop is not None:
+            self.desktop.close()

@@ -1,4 +1,4 @@
-"""GUI test setup: offscreen Qt, an isolated data dir, and a guard against leaked threads."""
+"""GUI test setup: offscreen Qt, an isolated data dir and session bus, a leaked-thread guard."""
 
 from __future__ import annotations
 
@@ -23,6 +23,9 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(home / "qsettings"))
     QCoreApplication.setOrganizationName("anomalizer-test")
     QCoreApplication.setApplicationName("anomalizer-desktop-test")
+    # Without a tray the app notifies over D-Bus: never on the desktop of whoever runs the tests
+    # (tests that want a notification service start a private bus).
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={home / 'no-session-bus'}")
     yield home
 
 
