@@ -4,17 +4,19 @@ a scan, kept in the catalog like the findings (one decode at the file's own rate
 from __future__ import annotations
 
 import logging
+from contextlib import closing
 from typing import Generator, Sequence
 
 from .audio.io import read_audio
 from .catalog import Catalog, FileRecord
+from .catalog.work_claims import shared_chunks
 from .errors import AnomalizerError
 from .facets import FACETS_VERSION, describe
 from .progress import CancelToken, EtaClock, Progress
 
 log = logging.getLogger(__name__)
 
-BATCH = 64  # contents per catalog write
+CLAIM = 16  # contents claimed at a time (concurrent scans of one catalog share the work)
 
 
 def describe_files(
@@ -32,20 +34,29 @@ def describe_files(
     if not todo:
         return 0
     clock = EtaClock(len(todo))
-    pending: list[tuple[str, object]] = []
-    for i, content in enumerate(todo, 1):
-        record = by_hash[content]
-        try:
-            audio = read_audio(record.path, sample_rate=None, channel_mode="keep")
-            pending.append((content, describe(audio.samples, audio.sample_rate)))
-        except AnomalizerError as exc:
-            log.info("facets skipped for %s: %s", record.path, exc)
-        except MemoryError:
-            log.info("facets skipped for %s: not enough memory to decode it", record.path)
-        if len(pending) >= BATCH or i == len(todo) or token.cancelled:
+    done = 0
+    with closing(shared_chunks(catalog, f"facets:v{FACETS_VERSION}", todo, CLAIM)) as chunks:
+        for chunk in chunks:
+            if chunk is None:
+                yield clock.progress("facets", done, "waiting for another scan of this catalog")
+                token.raise_if_cancelled()
+                continue
+            pending: list[tuple[str, object]] = []
+            for content in chunk:
+                record = by_hash[content]
+                try:
+                    audio = read_audio(record.path, sample_rate=None, channel_mode="keep")
+                    pending.append((content, describe(audio.samples, audio.sample_rate)))
+                except AnomalizerError as exc:
+                    log.info("facets skipped for %s: %s", record.path, exc)
+                except MemoryError:
+                    log.info("facets skipped for %s: not enough memory to decode it", record.path)
+                done += 1
+                if done % 8 == 0:
+                    yield clock.progress("facets", done, record.path.name)
+                if token.cancelled:
+                    break
             catalog.put_facets(FACETS_VERSION, pending)
-            pending.clear()
-        if i % 8 == 0 or i == len(todo):
-            yield clock.progress("facets", i, record.path.name)
-        token.raise_if_cancelled()
-    return len(todo)
+            token.raise_if_cancelled()
+    yield clock.progress("facets", len(todo), "tempo, key and fingerprints done")
+    return done

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Generator, Sequence
@@ -17,6 +18,7 @@ from typing import Generator, Sequence
 import numpy as np
 
 from .catalog import Catalog, FileRecord
+from .catalog.work_claims import shared_chunks
 from .embedding.base import Encoder
 from .errors import AnomalizerError, AudioReadError, EncoderMismatchError, NotEnoughDataError
 from .pipeline import embed_paths
@@ -27,6 +29,8 @@ from .qc_stage import check_signals, stored_findings_of
 from .scanning import check_files, list_files
 
 log = logging.getLogger(__name__)
+
+EMBED_CLAIM_BATCHES = 8  # encoder batches claimed at a time (concurrent scans share the work)
 
 @dataclass(frozen=True)
 class ScanResult:
@@ -182,18 +186,26 @@ def embed_missing(
     clock = EtaClock(len(missing))
     done = embedded = 0
     yield clock.progress("embed", 0, f"embedding {len(missing)} files with {encoder.name}")
-    items = [(h, by_hash[h].path) for h in missing]
-    for batch in embed_paths(items, encoder, token):
-        with catalog.transaction():
-            catalog.put_embeddings(encoder.id, zip(batch.keys, batch.vectors))
-            for key, reason in batch.errors:
-                for record in catalog.files_with_hash(key):
-                    _record_error(catalog, record, reason)
-        embedded += len(batch.keys)
-        done += len(batch.keys) + len(batch.errors)
-        last = (batch.keys or [key for key, _ in batch.errors])[-1]
-        yield clock.progress("embed", done, by_hash[last].path.name)
-        token.raise_if_cancelled()
+    claim = EMBED_CLAIM_BATCHES * max(1, int(encoder.batch_size))
+    with closing(shared_chunks(catalog, f"embed:{encoder.id}", missing, claim)) as chunks:
+        for chunk in chunks:
+            if chunk is None:
+                yield clock.progress("embed", done, "waiting for another scan of this catalog")
+                token.raise_if_cancelled()
+                continue
+            items = [(h, by_hash[h].path) for h in chunk]
+            for batch in embed_paths(items, encoder, token):
+                with catalog.transaction():
+                    catalog.put_embeddings(encoder.id, zip(batch.keys, batch.vectors))
+                    for key, reason in batch.errors:
+                        for record in catalog.files_with_hash(key):
+                            _record_error(catalog, record, reason)
+                embedded += len(batch.keys)
+                done += len(batch.keys) + len(batch.errors)
+                last = (batch.keys or [key for key, _ in batch.errors])[-1]
+                yield clock.progress("embed", done, by_hash[last].path.name)
+                token.raise_if_cancelled()
+            token.raise_if_cancelled()  # embed_paths stops early when cancelled
     return embedded
 
 

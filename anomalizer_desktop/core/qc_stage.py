@@ -5,10 +5,12 @@ How findings join the learned score into one flag is :mod:`anomalizer_desktop.co
 from __future__ import annotations
 
 import logging
+from contextlib import closing
 from typing import Generator, Sequence
 
 from .audio.io import read_audio
 from .catalog import Catalog, FileRecord
+from .catalog.work_claims import shared_chunks
 from .errors import AnomalizerError
 from .progress import CancelToken, EtaClock, Progress
 from .qc import CHECKS_VERSION, Finding, QcConfig, run_checks
@@ -18,7 +20,7 @@ from .qc.findings import sort_findings
 log = logging.getLogger(__name__)
 
 STORE_FROM = 0.2  # findings this severe or more are kept; the user's severity filters on display
-BATCH = 64  # files per catalog write
+CLAIM = 16  # files claimed at a time (concurrent scans of one catalog share the work)
 
 
 def check_signals(
@@ -39,19 +41,29 @@ def check_signals(
         return 0
     clock = EtaClock(len(todo))
     config = QcConfig(min_severity=STORE_FROM)
-    pending: list[tuple[str, list[Finding]]] = []
-    for i, content in enumerate(todo, 1):
-        record = by_hash[content]
-        try:
-            pending.append((content, check_audio(record.path, config)[0]))
-        except AnomalizerError as exc:
-            log.info("signal checks skipped for %s: %s", record.path, exc)
-        if len(pending) >= BATCH or i == len(todo) or token.cancelled:
+    done = 0
+    with closing(shared_chunks(catalog, f"checks:v{CHECKS_VERSION}", todo, CLAIM)) as chunks:
+        for chunk in chunks:
+            if chunk is None:
+                yield clock.progress("checks", done, "waiting for another scan of this catalog")
+                token.raise_if_cancelled()
+                continue
+            pending: list[tuple[str, list[Finding]]] = []
+            for content in chunk:
+                record = by_hash[content]
+                try:
+                    pending.append((content, check_audio(record.path, config)[0]))
+                except AnomalizerError as exc:
+                    log.info("signal checks skipped for %s: %s", record.path, exc)
+                done += 1
+                if done % 8 == 0:
+                    yield clock.progress("checks", done, record.path.name)
+                if token.cancelled:
+                    break
             _store(catalog, pending)
-        if i % 8 == 0 or i == len(todo):
-            yield clock.progress("checks", i, record.path.name)
-        token.raise_if_cancelled()
-    return len(todo)
+            token.raise_if_cancelled()
+    yield clock.progress("checks", len(todo), "signal checks done")
+    return done
 
 
 def _store(catalog: Catalog, pending: list[tuple[str, list[Finding]]]) -> None:

@@ -90,7 +90,7 @@ def test_a_check_that_fires_on_most_of_the_library_is_normal_there(tmp_path):
     clipped(tone_loop(tmp_path / "src" / "new.wav", freq=110, seed=50), takes / "new hot take.wav")
     model = tmp_path / "m.anomalizer"
     with Catalog(tmp_path / "c.sqlite3") as catalog:
-        trained = drive(jobs.train([hot], catalog, SpectralEncoder(), model, network="pca"))
+        drive(jobs.train([hot], catalog, SpectralEncoder(), model, network="pca"))
         judged = drive(jobs.score([takes], catalog, model))
         row = judged.rows[0]
     assert "clipping" in judged.judge.library.common_kinds()

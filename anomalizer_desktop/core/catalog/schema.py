@@ -138,8 +138,16 @@ _V4 = (
 # --- v5: reference folders --------------------------------------------------------------------
 # A library folder marked ``reference`` is what the model learns "normal" from; every other
 # folder is scored against it. None marked: the model learns from every library (the default).
+# work_claims lets concurrent scans of one catalog share a stage's work (catalog.work_claims).
 _V5 = (
     "ALTER TABLE libraries ADD COLUMN reference INTEGER NOT NULL DEFAULT 0",
+    """CREATE TABLE work_claims (
+        stage TEXT NOT NULL,
+        key TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        claimed_at REAL NOT NULL,
+        done_at REAL,
+        PRIMARY KEY (stage, key))""",
 )
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -147,7 +155,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(2, "signal-QC findings tables, embeddings index", _V2),
     Migration(3, "calibrated evidence: scores hold evidence plus the learned score", _V3),
     Migration(4, "facets: tempo, key, duplicate identity and fingerprint", _V4),
-    Migration(5, "reference folders: the libraries the model learns normal from", _V5),
+    Migration(5, "reference folders; work claims shared by concurrent scans", _V5),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
