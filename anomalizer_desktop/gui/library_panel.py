@@ -7,6 +7,8 @@ ticked, the model learns from every library.
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -67,7 +69,9 @@ class LibraryPanel(QWidget):
         self.list.blockSignals(True)
         self.list.clear()
         for p in paths:
-            item = QListWidgetItem(p)
+            folder = PurePath(p)
+            # the folder's own name first: a narrow dock still shows which folder it is
+            item = QListWidgetItem(f"{folder.name or p}  ({folder.parent})" if folder.name else p)
             item.setToolTip(p)
             item.setData(Qt.ItemDataRole.UserRole, p)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)

@@ -58,6 +58,9 @@ QTableView {{ gridline-color: {p.gridline}; selection-background-color: {p.highl
 QHeaderView::section {{ background-color: {p.button}; color: {p.text}; padding: 4px 6px;
                         border: 0; border-right: 1px solid {p.header_border}; }}
 QToolButton:checked {{ background-color: {p.checked}; }}
+QListView::indicator {{ width: 12px; height: 12px; border: 1px solid {p.dim_text};
+                       border-radius: 2px; background-color: {p.base}; }}
+QListView::indicator:checked {{ border-color: {p.accent}; background-color: {p.accent}; }}
 QDockWidget::title {{ background: {p.button}; padding: 4px; }}
 QLineEdit {{ padding: 3px 6px; }}
 """

@@ -352,3 +352,15 @@ def test_filter_and_sort_by_finding_kind(models):
     # (check order: click before hum), most severe first; files without findings last
     proxy.sort(COLUMN_INDEX["reasons"], ASC)
     assert ids(proxy)[:3] == [6, 5, 1]
+
+
+def test_unusual_words_stay_short_for_the_column():
+    from anomalizer_desktop.gui.models.loop_row import LoopRow, format_evidence
+
+    def words(p, floor=False):
+        return format_evidence(LoopRow(1, "/a.wav", "a.wav", "", score=-np.log10(p), p=p,
+                                       floor=floor))
+
+    assert [words(p) for p in (0.6, 1 / 20, 1 / 2000, 1 / 40_000, 1 / 999_000, 1 / 999_800, 1e-9)] == [
+        "typical", "1 in 20", "1 in 2,000", "1 in 40k", "1 in 999k", "1 in 1M+", "1 in 1M+"]
+    assert words(1e-12, floor=True) == "defect"

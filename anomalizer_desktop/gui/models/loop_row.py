@@ -88,14 +88,18 @@ def format_score(score: float | None) -> str:
 
 
 def format_evidence(row: LoopRow) -> str:
-    """The sort value as a producer reads it: "1 in 2,000" (how rare among normal loops)."""
+    """The sort value as a producer reads it: "1 in 2,000" (how rare among normal loops);
+    short enough for a narrow column: "1 in 40k" from 10,000 on, "1 in 1M+" past a million."""
     if row.score is None or row.p is None or not math.isfinite(row.score):
         return ""
     if row.floor:
         return "defect"
     if row.p >= 0.5:
         return "typical"
-    return f"1 in {1.0 / row.p:,.0f}" if row.p >= 1e-6 else "1 in 1,000,000+"
+    n = 1.0 / row.p
+    if n < 10_000:
+        return f"1 in {n:,.0f}"
+    return f"1 in {n / 1000:,.0f}k" if n < 999_500 else "1 in 1M+"
 
 
 def _flag_text(row: LoopRow) -> str:
