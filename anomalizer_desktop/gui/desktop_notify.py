@@ -63,10 +63,13 @@ class DesktopNotifications:
         with self._idle:
             return self._idle.wait_for(lambda: self._pending == 0, timeout_s)
 
-    def close(self) -> None:
-        """Let the worker thread end after what is queued (it is a daemon: exit never waits)."""
+    def close(self, timeout_s: float = 1.0) -> None:
+        """Let the worker thread end after what is queued, waiting up to ``timeout_s`` for it
+        (so its last log line is written while logging still runs; it is a daemon, so exit
+        never waits longer)."""
         if self._thread is not None:
             self._queue.put(_STOP)
+            self._thread.join(timeout_s)
 
     def _run(self) -> None:
         notifier = None
