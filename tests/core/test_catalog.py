@@ -455,3 +455,27 @@ def test_unusable_locations_raise_catalog_error(tmp_path: Path) -> None:
     mem.close()
     with pytest.raises(CatalogError, match="closed"):
         mem.add_library("/x")
+
+
+def test_opening_while_another_process_creates_it_waits_instead_of_failing(tmp_path, monkeypatch):
+    # Two scans creating one catalog at once: SQLite answers "locked" at once where two lock
+    # upgrades would deadlock (no busy wait); opening tries again within the busy timeout.
+    from anomalizer_desktop.core.catalog.db import Database
+
+    real = Database._enable_wal
+    calls = []
+
+    def locked_twice(self, conn):
+        calls.append(1)
+        if len(calls) <= 2:
+            raise self._open_error(sqlite3.OperationalError("database is locked")) \
+                from sqlite3.OperationalError("database is locked")
+        return real(self, conn)
+
+    monkeypatch.setattr(Database, "_enable_wal", locked_twice)
+    with Catalog(tmp_path / "c.sqlite3") as cat:
+        assert cat.schema_version() == SCHEMA_VERSION and len(calls) == 3
+    monkeypatch.setattr(Database, "_enable_wal", lambda self, conn: (_ for _ in ()).throw(
+        self._open_error(sqlite3.OperationalError("disk I/O error"))))
+    with pytest.raises(CatalogError, match="disk I/O error"):
+        Catalog(tmp_path / "d.sqlite3")  # other errors are not retried

@@ -22,6 +22,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -74,8 +75,7 @@ class Database:
             self._prepare_location()
         conn = self._state().conn
         try:
-            self._enable_wal(conn)
-            self._migrate(conn)
+            self._open_retrying(conn)
         except BaseException:
             self.close()
             raise
@@ -243,6 +243,25 @@ class Database:
     # --- schema --------------------------------------------------------------------------------
     def schema_version(self) -> int:
         return int(self.query("PRAGMA user_version")[0][0])
+
+    def _open_retrying(self, conn: sqlite3.Connection) -> None:
+        """Switch to WAL and migrate, again while another process does the same to a new file:
+        SQLite answers "locked" at once (no busy wait) where two lock upgrades would deadlock,
+        e.g. two scans creating one catalog at the same moment."""
+        deadline = time.monotonic() + self._busy_ms / 1000
+        while True:
+            try:
+                self._enable_wal(conn)
+                self._migrate(conn)
+                return
+            except CatalogError as exc:
+                cause = exc.__cause__
+                busy = isinstance(cause, sqlite3.OperationalError) and (
+                    "locked" in str(cause) or "busy" in str(cause))
+                if not busy or time.monotonic() > deadline:
+                    raise
+                log.debug("catalog %s busy while opening; trying again", self.path)
+                time.sleep(0.05)
 
     def _enable_wal(self, conn: sqlite3.Connection) -> None:
         if self._memory:
