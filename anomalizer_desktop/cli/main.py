@@ -238,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.threads:
         os.environ[THREADS_ENV] = str(args.threads)
+    handlers_before = list(logging.getLogger().handlers)
     log_path = configure_logging(args.verbose)
     token = CancelToken()
     bar = ProgressBar(enabled=not args.quiet)
@@ -269,6 +270,16 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         bar.close()
         signal.signal(signal.SIGINT, previous)
+        _remove_handlers_since(handlers_before)
+
+
+def _remove_handlers_since(before: list[logging.Handler]) -> None:
+    """Take away the log handlers this run added: ``main`` called again in one process (tests,
+    scripts) must not log twice, nor into a stderr that was replaced since."""
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if h not in before]:
+        root.removeHandler(handler)
+        handler.close()
 
 
 def _install_sigint(token: CancelToken):

@@ -133,3 +133,13 @@ def test_localise_prints_where_a_take_is_unusual_and_its_findings(trained, tmp_p
     assert {"click", "dropout"} <= {f["kind"] for f in data["findings"]}
     assert tree_hashes(lib) == before
     assert main(["-q", "localise", str(tmp_path / "nope.wav"), "--model", str(model)]) == 1
+
+
+def test_main_called_again_in_one_process_does_not_pile_up_log_handlers(tmp_path):
+    import logging
+
+    before = list(logging.getLogger().handlers)
+    for _ in range(3):
+        assert main(["-q", "--catalog", str(tmp_path / "c.db"), "scan", str(tmp_path),
+                     "--no-embed"]) == 0
+    assert logging.getLogger().handlers == before
