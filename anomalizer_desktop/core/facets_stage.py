@@ -9,7 +9,7 @@ from typing import Generator, Sequence
 
 from .audio.io import read_audio
 from .catalog import Catalog, FileRecord
-from .catalog.work_claims import shared_chunks
+from .catalog.work_claims import WAITING, shared_chunks
 from .errors import AnomalizerError
 from .facets import FACETS_VERSION, describe
 from .progress import CancelToken, EtaClock, Progress
@@ -38,7 +38,7 @@ def describe_files(
     with closing(shared_chunks(catalog, f"facets:v{FACETS_VERSION}", todo, CLAIM)) as chunks:
         for chunk in chunks:
             if chunk is None:
-                yield clock.progress("facets", done, "waiting for another scan of this catalog")
+                yield clock.progress("facets", done, WAITING)
                 token.raise_if_cancelled()
                 continue
             pending: list[tuple[str, object]] = []

@@ -18,7 +18,7 @@ from typing import Generator, Sequence
 import numpy as np
 
 from .catalog import Catalog, FileRecord
-from .catalog.work_claims import shared_chunks
+from .catalog.work_claims import WAITING, shared_chunks
 from .embedding.base import Encoder
 from .errors import AnomalizerError, AudioReadError, EncoderMismatchError, NotEnoughDataError
 from .pipeline import embed_paths
@@ -190,7 +190,7 @@ def embed_missing(
     with closing(shared_chunks(catalog, f"embed:{encoder.id}", missing, claim)) as chunks:
         for chunk in chunks:
             if chunk is None:
-                yield clock.progress("embed", done, "waiting for another scan of this catalog")
+                yield clock.progress("embed", done, WAITING)
                 token.raise_if_cancelled()
                 continue
             items = [(h, by_hash[h].path) for h in chunk]
@@ -273,9 +273,10 @@ def train(
                               follow_links=follow_links)
     hashes, X = training_matrix(scanned.files, catalog, encoder.id)
     learn_hashes, learn_X = hashes, X
-    if reference:
-        learn_hashes, learn_X = training_matrix(_files_for(reference, catalog), catalog,
-                                                encoder.id)
+    if reference:  # the reference's rows of X (the scan covered the reference folders)
+        in_reference = {f.hash for f in _files_for(reference, catalog)}
+        rows = [i for i, h in enumerate(hashes) if h in in_reference]
+        learn_hashes, learn_X = [hashes[i] for i in rows], X[rows]
     if len(learn_hashes) == 0:
         where = "the reference folders " if reference else ""
         raise NotEnoughDataError(

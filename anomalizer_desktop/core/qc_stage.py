@@ -10,7 +10,7 @@ from typing import Generator, Sequence
 
 from .audio.io import read_audio
 from .catalog import Catalog, FileRecord
-from .catalog.work_claims import shared_chunks
+from .catalog.work_claims import WAITING, shared_chunks
 from .errors import AnomalizerError
 from .progress import CancelToken, EtaClock, Progress
 from .qc import CHECKS_VERSION, Finding, QcConfig, run_checks
@@ -45,7 +45,7 @@ def check_signals(
     with closing(shared_chunks(catalog, f"checks:v{CHECKS_VERSION}", todo, CLAIM)) as chunks:
         for chunk in chunks:
             if chunk is None:
-                yield clock.progress("checks", done, "waiting for another scan of this catalog")
+                yield clock.progress("checks", done, WAITING)
                 token.raise_if_cancelled()
                 continue
             pending: list[tuple[str, list[Finding]]] = []

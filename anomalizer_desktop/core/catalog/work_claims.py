@@ -26,6 +26,7 @@ from .db import chunked
 STALE_S = 600.0  # a claim from another machine older than this is taken over
 KEEP_DONE_S = 600.0  # done claims are forgotten after this long
 POLL_S = 0.2  # how often a scan waiting for another one looks again
+WAITING = "waiting for another scan of this catalog"  # the progress text while waiting
 
 _HOST = socket.gethostname()
 
