@@ -22,6 +22,7 @@ def run(args: argparse.Namespace, token: CancelToken, bar: ProgressBar) -> int:
         "scan": cmd_scan, "train": cmd_train, "score": cmd_score, "watch": cmd_watch,
         "weights": cmd_weights, "demo": cmd_demo, "localise": _localise,
         "similar": _similar, "duplicates": _duplicates,
+        "export": _exchange, "import": _exchange,
     }[args.command]
     return handler(args, token, bar)
 
@@ -42,6 +43,12 @@ def _duplicates(args, token, bar) -> int:
     from .browse_cmd import cmd_duplicates
 
     return cmd_duplicates(args, token, bar)
+
+
+def _exchange(args, token, bar) -> int:
+    from .exchange_cmd import cmd_export, cmd_import
+
+    return (cmd_export if args.command == "export" else cmd_import)(args, token, bar)
 
 
 def drive(job: Generator[Progress, None, object], bar: ProgressBar):

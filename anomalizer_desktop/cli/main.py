@@ -16,7 +16,7 @@ from .. import __version__
 from ..core.config import THREADS_ENV
 from ..core.errors import AnomalizerError, Cancelled
 from ..core.progress import CancelToken
-from . import commands
+from . import commands, exchange_cmd
 from .progress_bar import ProgressBar
 
 log = logging.getLogger("anomalizer_desktop.cli")
@@ -128,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", type=Path)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--count", type=int, default=100, help="number of normal loops")
+    exchange_cmd.add_parsers(sub)
     return parser
 
 

@@ -35,3 +35,7 @@ class CatalogError(AnomalizerError):
 
 class Cancelled(AnomalizerError):
     """The user cancelled a job; whatever was finished before is kept."""
+
+
+class ExchangeError(AnomalizerError):
+    """A Parquet exchange file cannot be written or read (not one, newer, or does not fit)."""
