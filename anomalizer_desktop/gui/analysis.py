@@ -21,9 +21,11 @@ import numpy as np
 from ..core import jobs
 from ..core.audio.io import is_audio_path, iter_audio_files
 from ..core.catalog import Catalog, FileRecord
+from ..core.evidence import FlagPolicy
 from ..core.progress import CancelToken, Progress
 from .models.loop_facets import attach_facets
 from .models.loop_row import LoopRow
+from .models.row_judging import judge_for, judge_rows, prepare_rows
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ class AnalysisResult:
     notices: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     reference: tuple = ()  # the reference folders the model learned from (empty: every library)
+    judge: Any = None  # the Judge ``rows`` were judged by (None: not judged yet)
 
 
 def pca_2d(X: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
@@ -156,6 +159,7 @@ def analyse(
     token: CancelToken | None = None,
     follow_links: bool = False,
     reference: Sequence[Path | str] = (),
+    policy: FlagPolicy | None = None,
 ) -> Generator[Progress, None, AnalysisResult]:
     """Bring every file under ``roots`` up to date: catalog, embeddings, model, scores, map.
 
@@ -165,6 +169,8 @@ def analyse(
     walks the folders before anything else (a newly added library); otherwise the rows the
     catalog already has, with their stored scores, are reported first. Folder links out of
     the libraries are walked only with ``follow_links``; the skipped ones are warnings.
+    Rows are reported judged (``extra["judge"]``, ``AnalysisResult.judge``) under the user's
+    ``policy`` (a window's settings) with the model's library evidence.
     """
     from ..core.embedding import make_encoder
     from ..core.errors import NotEnoughDataError
@@ -174,26 +180,28 @@ def analyse(
     reference = [jobs.absolute(r) for r in reference]
     if not roots:
         return AnalysisResult([], None)
+    policy = policy or FlagPolicy()
     if list_first:
         paths = _list_paths(roots, token, follow_links)
+        rows = listed_rows(paths)
         yield Progress("listed", len(paths), len(paths), f"{len(paths):,} audio files found",
-                       extra={"paths": paths})
+                       extra={"paths": paths, "rows": rows, "judge": _judge(rows, None, policy)})
     else:
         files = [f for root in roots for f in catalog.files(under=root)]
         if files:
-            rows = stored_rows(files, catalog, model_path)
-            yield Progress("cached", len(rows), len(rows), f"{len(rows):,} files in the catalog",
-                           extra={"rows": rows, "library": model_library(model_path, catalog)})
+            yield _rows_progress("cached", stored_rows(files, catalog, model_path),
+                                 f"{len(files):,} files in the catalog",
+                                 model_library(model_path, catalog), policy)
     notices: list[str] = []
     yield Progress("encoder", 0, None, "loading the audio encoder")
     encoder = make_encoder(encoder_name, notice=notices.append)
     yield Progress("encoder", 1, 1, notices[-1] if notices else f"encoder: {encoder.name}",
                    extra={"notices": list(notices), "encoder_id": encoder.id})
     scan = jobs.scan(roots, catalog, encoder, token, follow_links=follow_links)
-    scanned = yield from _scan_showing_findings(scan, catalog, model_path)
+    scanned = yield from _scan_showing_findings(scan, catalog, model_path, policy)
     rows = stored_rows(scanned.files, catalog, model_path)
-    yield Progress("scanned", len(rows), len(rows), f"{len(rows):,} files in the catalog",
-                   extra={"rows": rows, "library": model_library(model_path, catalog)})
+    yield _rows_progress("scanned", rows, f"{len(rows):,} files in the catalog",
+                         model_library(model_path, catalog), policy)
 
     trained = False
     warnings = [f"not followed: {link.path.name} (a folder link out of the library, to "
@@ -214,14 +222,31 @@ def analyse(
     yield Progress("map", 0, None, "projecting the library to 2-D")
     out_rows, map_data, detector = _finish(scored, catalog, model_path, encoder.id)
     info = scored.model
+    library = scored.judge.library
     return AnalysisResult(
         out_rows, model_path, detector=str(info.detector), encoder_id=str(info.encoder_id),
-        library=scored.judge.library, map=map_data, trained=trained, notices=notices,
+        library=library, map=map_data, trained=trained, notices=notices,
         warnings=warnings, reference=tuple((info.extra or {}).get("reference", ())),
+        judge=_judge(out_rows, library, policy),
     )
 
 
-def _scan_showing_findings(scan, catalog: Catalog, model_path: Path):
+def _judge(rows: list[LoopRow], library, policy: FlagPolicy):
+    """Judge ``rows`` here in the worker, as the window would; the judge used."""
+    judge = judge_for(library, policy)
+    prepare_rows(rows)
+    judge_rows(judge, rows)
+    return judge
+
+
+def _rows_progress(stage: str, rows: list[LoopRow], message: str, library,
+                   policy: FlagPolicy) -> Progress:
+    return Progress(stage, len(rows), len(rows), message,
+                    extra={"rows": rows, "library": library,
+                           "judge": _judge(rows, library, policy)})
+
+
+def _scan_showing_findings(scan, catalog: Catalog, model_path: Path, policy: FlagPolicy):
     """Forward the scan's progress; once the signal checks are done (before the embeddings),
     report the rows with their findings so the table shows reasons early."""
     while True:
@@ -230,9 +255,8 @@ def _scan_showing_findings(scan, catalog: Catalog, model_path: Path):
         except StopIteration as stop:
             return stop.value
         if p.stage == "checked" and "files" in p.extra:
-            rows = stored_rows(p.extra["files"], catalog, model_path)
-            yield Progress("checked", len(rows), len(rows), "signal checks done",
-                           extra={"rows": rows, "library": model_library(model_path, catalog)})
+            yield _rows_progress("checked", stored_rows(p.extra["files"], catalog, model_path),
+                                 "signal checks done", model_library(model_path, catalog), policy)
         else:
             yield p
 

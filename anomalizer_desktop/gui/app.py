@@ -49,10 +49,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.no_audio:
         os.environ["ANOMALIZER_NO_AUDIO"] = "1"
-    from ..core.config import THREADS_ENV
-
-    # The encoder leaves one core to the window (unless the user chose): the window's share.
-    os.environ.setdefault(THREADS_ENV, str(max(1, (os.cpu_count() or 1) - 1)))
     configure_logging(args.verbose)
 
     from PySide6.QtCore import QSettings

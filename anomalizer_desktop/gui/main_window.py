@@ -18,8 +18,8 @@ from ..core.config import default_catalog_path, models_dir
 from ..core.detect.persistence import MODEL_SUFFIX
 from ..core.progress import Progress
 from . import window_actions, window_findings, window_layout, window_similar, window_state
-from . import window_theme
-from .analysis import AnalysisResult, analyse, listed_rows
+from . import window_theme, window_threads
+from .analysis import AnalysisResult, analyse
 from .models.loop_table import COLUMN_INDEX, FileIdRole, RowRole
 from .watch_panel import Take
 from .workers import JobRunner, start_job, wait_for_jobs
@@ -52,6 +52,7 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)  # any audio file dropped: "more like this"
         window_actions.install(self)
         window_theme.install(self)
+        window_threads.install(self)
         window_state.restore(self)
 
     # --- libraries and the job --------------------------------------------------------------
@@ -108,11 +109,12 @@ class MainWindow(QMainWindow):
         network = str(self.settings.value("network", "AEwRES"))
         catalog, model_path = self.catalog, self.model_path
         links = window_actions.follow_links(self)
+        policy = self.user_policy  # frozen: the worker judges the rows it reports with it
 
         def job(token):
             return analyse(roots, catalog, model_path, encoder, network, retrain=retrain,
                            list_first=list_first, token=token, follow_links=links,
-                           reference=reference)
+                           reference=reference, policy=policy)
 
         self.start_job(JobRunner(job, name="analyse"), "Analysing libraries…",
                        self._on_analysis_done)
@@ -135,11 +137,11 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_job_progress(self, p: Progress) -> None:
         self.job_status.update_progress(p)
-        if p.stage == "listed" and "paths" in p.extra:
-            self._set_rows(listed_rows(p.extra["paths"]))
+        if p.stage == "listed" and "rows" in p.extra:
+            self._set_rows(p.extra["rows"], p.extra.get("judge"))
         elif p.stage in ("cached", "checked", "scanned") and "rows" in p.extra:
-            window_findings.set_library(self, p.extra.get("library"))
-            self._set_rows(p.extra["rows"])
+            window_findings.set_library(self, p.extra.get("library"), rejudge=False)
+            self._set_rows(p.extra["rows"], p.extra.get("judge"))
         elif p.stage == "encoder" and p.extra.get("encoder_id"):
             self._set_encoder_status(p.extra["encoder_id"], p.extra.get("notices", []))
 
@@ -176,9 +178,9 @@ class MainWindow(QMainWindow):
             self.run_analysis(list_first=list_first, retrain=retrain)
 
     # --- results ----------------------------------------------------------------------------
-    def _set_rows(self, rows) -> None:
+    def _set_rows(self, rows, judged_by=None) -> None:
         current = self.current_row()
-        self.model.set_rows(rows)
+        self.model.set_rows(rows, judged_by)
         self._update_histogram()
         # The QC "Reasons" column only shows once some file has findings.
         self.table.setColumnHidden(COLUMN_INDEX["reasons"],
@@ -192,8 +194,8 @@ class MainWindow(QMainWindow):
 
     def _show_result(self, result: AnalysisResult) -> None:
         self.result = result
-        window_findings.set_library(self, result.library)
-        self._set_rows(result.rows)
+        window_findings.set_library(self, result.library, rejudge=False)
+        self._set_rows(result.rows, result.judge)
         if result.encoder_id:
             self._set_encoder_status(result.encoder_id, result.notices)
         self._update_map()

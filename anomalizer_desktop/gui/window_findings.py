@@ -64,11 +64,12 @@ def set_budget(w: MainWindow, budget: float) -> None:
         _apply(w)
 
 
-def set_library(w: MainWindow, library) -> None:
-    """The library's evidence (from the model) changed or became known."""
+def set_library(w: MainWindow, library, rejudge: bool = True) -> None:
+    """The library's evidence (from the model) changed or became known. ``rejudge=False``:
+    the table's rows are about to be replaced (they are not judged again first)."""
     if library is not w.library:
         w.library = library
-        w.model.set_policy(current_policy(w))
+        w.model.set_policy(current_policy(w), rejudge=rejudge)
         if w.checks_dialog is not None:
             w.checks_dialog.set_policy(current_policy(w))
 

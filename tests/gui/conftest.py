@@ -26,6 +26,8 @@ def _isolated_home(tmp_path_factory, monkeypatch):
     # Without a tray the app notifies over D-Bus: never on the desktop of whoever runs the tests
     # (tests that want a notification service start a private bus).
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", f"unix:path={home / 'no-session-bus'}")
+    # A window sets the encoder's thread count (Model ▸ Encoder threads): undone after the test.
+    monkeypatch.setenv("ANOMALIZER_THREADS", os.environ.get("ANOMALIZER_THREADS", ""))
     yield home
     # A window closed without shutdown() leaves its notification sender finishing its last
     # attempt: let it log inside this test, not into a closed capture stream later.

@@ -20,10 +20,11 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor
 
-from ...core.evidence import FlagPolicy, Judge, Judgement, LibraryEvidence
+from ...core.evidence import FlagPolicy, Judge
 from ...core.qc import ALL_KINDS, Finding
 from .. import theme
 from .loop_row import COLUMN_INDEX, COLUMNS, LoopRow
+from .row_judging import judge_rows, no_library, prepare_rows, same_judge
 
 SortRole = Qt.ItemDataRole.UserRole + 1
 RowRole = Qt.ItemDataRole.UserRole + 2  # the LoopRow itself
@@ -187,13 +188,15 @@ class LoopTableModel(QAbstractTableModel):
     def sort_state(self) -> tuple[int, Qt.SortOrder] | None:
         return self._sort
 
-    def set_rows(self, rows: Iterable[LoopRow]) -> None:
-        """Replace every row (model reset), keeping the current sort."""
+    def set_rows(self, rows: Iterable[LoopRow], judged_by: Judge | None = None) -> None:
+        """Replace every row (model reset), keeping the current sort. Rows already judged (and
+        given their search keys, :func:`.row_judging.prepare_rows`) by a judge the same as this
+        model's (``judged_by``) are taken as they are."""
         self.beginResetModel()
         self._rows = list(rows)
-        for r in self._rows:
-            r.search_key = f"{r.name}\n{r.folder}".lower()
-        self._derive(range(len(self._rows)))
+        if not same_judge(judged_by, self._judge):
+            prepare_rows(self._rows)
+            self._derive(range(len(self._rows)))
         if self._sort is not None:
             self._rows = [self._rows[i] for i in self._sorted_order(*self._sort)]
         self._in_order = self._sort is not None
@@ -227,14 +230,20 @@ class LoopTableModel(QAbstractTableModel):
     def judge(self) -> Judge:
         return self._judge
 
-    def set_policy(self, policy: FlagPolicy) -> int:
+    def set_policy(self, policy: FlagPolicy, rejudge: bool = True) -> int:
         """The flag settings with the library's evidence (``policy.calibration``; none yet: a
         judge that knows only the priors). A new budget alone re-flags from the evidence the
-        rows already have; anything else re-judges every row. Returns rows changed."""
+        rows already have; anything else re-judges every row. Returns rows changed.
+        ``rejudge=False``: only the judge changes (new rows follow at once, :meth:`set_rows`)."""
         library = policy.calibration if policy.calibration is not None else None
         old = self._judge
         same_library = library is old.library or (library is None and old.library.n == 0)
         self._policy = policy
+        if not rejudge:
+            self._judge = (old.with_policy(policy) if same_library
+                           and old.policy.calibration_key() == policy.calibration_key()
+                           else Judge(library if library is not None else no_library(), policy))
+            return 0
         if same_library and old.policy.calibration_key() == policy.calibration_key():
             self._judge = old.with_policy(policy)
             changed = self._reflag()
@@ -249,13 +258,8 @@ class LoopTableModel(QAbstractTableModel):
         idx = [i for i in indices]
         if not idx:
             return []
-        rows = [self._rows[i] for i in idx]
-        verdicts = self._judge.judge(
-            [r.hash for r in rows], [r.learned for r in rows],
-            [r.findings if (r.findings or r.learned is not None or r.hash) else None
-             for r in rows], [r.fine for r in rows])
-        return [i for i, row, v in zip(idx, rows, verdicts)
-                if _apply(row, v, self._judge.threshold)]
+        changed = judge_rows(self._judge, [self._rows[i] for i in idx])
+        return [i for i, c in zip(idx, changed) if c]
 
     def _reflag(self) -> list[int]:
         """Flags from the evidence the rows have, against the current budget."""
@@ -346,34 +350,6 @@ class LoopTableModel(QAbstractTableModel):
             runs = [(rows[0], rows[-1])]
         for a, b in runs:
             self.dataChanged.emit(self.index(a, first_col), self.index(b, last_col))
-
-
-_NO_LIBRARY: list[LibraryEvidence] = []
-
-
-def no_library() -> LibraryEvidence:
-    """The evidence of an empty library: before a model exists, findings are judged by the
-    checks' priors alone (an unmistakable defect still flags)."""
-    if not _NO_LIBRARY:
-        _NO_LIBRARY.append(LibraryEvidence.from_files([], None, []))
-    return _NO_LIBRARY[0]
-
-
-def _apply(row: LoopRow, v: Judgement, threshold: float) -> bool:
-    """Copy a verdict into a row; True if anything shown changed."""
-    error_only = bool(row.error) and row.learned is None
-    flagged = None if error_only else v.flagged
-    words = tuple(w for w in v.words if not w.endswith("for your library"))
-    text = "; ".join(words)
-    new = (v.evidence, flagged, v.reasons, text, v.p, v.learned_p, v.learned_flagged, v.floor)
-    old = (row.score, row.flagged, row.shown, row.reasons, row.p, row.learned_p,
-           row.learned_flagged, row.floor)
-    row.threshold = threshold
-    if new == old:
-        return False
-    (row.score, row.flagged, row.shown, row.reasons, row.p, row.learned_p,
-     row.learned_flagged, row.floor) = new
-    return True
 
 
 def score_tooltip(row: LoopRow, budget: float) -> str:
