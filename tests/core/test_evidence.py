@@ -10,7 +10,7 @@ from anomalizer_desktop.core.detect.persistence import load_model, read_model_in
 from anomalizer_desktop.core.evidence import FlagPolicy, Judge, LibraryEvidence
 from anomalizer_desktop.core.evidence.store import read_library
 from anomalizer_desktop.core.evidence.tail import TailNull, TailPrior
-from anomalizer_desktop.core.qc import Finding
+from anomalizer_desktop.core.qc import CHECKS, Finding
 
 
 def test_conformal_pvalues_hold_their_level_on_new_draws():
@@ -82,3 +82,30 @@ def test_crossfit_scores_out_of_fold_and_round_trips_through_the_model_file(tmp_
     back = read_library(path, read_model_info(path).extra)
     assert back.hashes == library.hashes
     np.testing.assert_allclose(back.learned_member, library.learned_member)
+
+
+def test_batch_verdicts_equal_the_row_by_row_ones():
+    """The fast paths of Judge.judge (no reasons, the learned score alone) say what _one says."""
+    library, rng = _library(300, seed=3)
+    judge = Judge(library, FlagPolicy(budget=0.1))
+    n = 400
+    hashes = [library.hashes[i // 3] if i % 3 == 0 else None for i in range(n)]
+    learned = list(np.exp(rng.normal(size=n) * 0.45))
+    learned[5] = None
+    findings = [[Finding("click", 0.9, 1.0, 1.0)] if i % 17 == 0 else [] for i in range(n)]
+    fine = [i % 50 == 1 for i in range(n)]
+    batch = judge.judge(hashes, learned, findings, fine)
+    assert sum(bool(v.words) for v in batch) > 40  # the learned-only path was taken
+    for r in range(n):
+        one = judge.judge([hashes[r]], [learned[r]], [findings[r]], [fine[r]])[0]
+        assert batch[r] == one, r
+    # and the learned-only path equals the full explanation of the same row, flagged or not
+    for a_row in (next(r for r in range(n) if batch[r].words and not findings[r]
+                       and batch[r].flagged == flag) for flag in (True, False)):
+        member = library.member(hashes[a_row])
+        checks = np.zeros((1, len(CHECKS)))
+        a = judge.calibrated.assess(np.array([learned[a_row]]), checks, np.array([member]),
+                                    [[]], np.array([fine[a_row]]))
+        full = judge._one(0, a, learned[a_row], checks[0], member, [],  # noqa: SLF001
+                          fine[a_row], library.common_kinds())
+        assert full == batch[a_row]

@@ -82,23 +82,54 @@ class Judge:
         a = cal.assess(scores, severity, member, counted, fine_arr)
         common = lib.common_kinds()
         li = a.components.index(LEARNED)
+        learned_words = self._learned_words(a, scores, member, counted)
+        # plain Python values for the per-row loop (numpy scalars cost ~1 us per operation)
+        finite_l, lp_l = np.isfinite(scores).tolist(), a.pvalues[:, li].tolist()
+        ev_l, p_l, flag_l = a.evidence.tolist(), a.p.tolist(), a.flagged.tolist()
+        top_l, fine_l = a.top.tolist(), fine_arr.tolist()
         out = []
         for r in range(n):
-            finite = bool(np.isfinite(scores[r]))
+            finite = finite_l[r]
             if not finite and findings[r] is None:
                 out.append(NOTHING)
                 continue
-            if not counted[r] and (not finite or a.pvalues[r, li] > SHOW_P):
-                # the usual row: nothing to explain (fast path, same verdict as _one)
-                lp = float(a.pvalues[r, li]) if finite else None
+            if not counted[r] and (not finite or lp_l[r] > SHOW_P or r in learned_words):
+                # the usual row: nothing to explain, or only the learned score (fast paths,
+                # the same verdict as _one)
+                lp = lp_l[r] if finite else None
+                flagged = flag_l[r]
+                words: tuple[str, ...] = ()
+                if r in learned_words:
+                    words = learned_words[r]
+                    if flagged:
+                        words = (f"{odds(p_l[r])} for your library", *words)
                 out.append(Judgement(
-                    float(a.evidence[r]), float(a.p[r]), bool(a.flagged[r]), lp,
-                    None if lp is None else bool(lp <= policy.budget and not fine_arr[r]),
-                    top=a.components[int(a.top[r])] if a.top[r] >= 0 else None))
+                    ev_l[r], p_l[r], flagged, lp,
+                    None if lp is None else (lp <= policy.budget and not fine_l[r]),
+                    words=words, top=a.components[top_l[r]] if top_l[r] >= 0 else None))
                 continue
             out.append(self._one(r, a, scores[r], severity[r], int(member[r]), counted[r],
                                  bool(fine_arr[r]), common))
         return out
+
+    def _learned_words(self, a, scores: np.ndarray, member: np.ndarray,
+                       counted: list[list[Finding]]) -> dict[int, tuple[str]]:
+        """The learned score's sentence for every row it is the only reason of, computed for
+        all of them at once (row -> (sentence,)); what :meth:`_one` says for such a row."""
+        null = self.calibrated.nulls.get(LEARNED)
+        if null is None:
+            return {}
+        pv = a.pvalues[:, a.components.index(LEARNED)]
+        rows = np.flatnonzero(np.isfinite(scores) & (pv <= SHOW_P))
+        rows = np.array([r for r in rows if not counted[r]], dtype=np.int64)
+        if rows.size == 0:
+            return {}
+        own = (member[rows] >= 0).astype(np.int64)
+        beaten = np.maximum(0, null.count_at_least(learned_statistic(scores[rows])) - own)
+        n = null.n - own
+        return {int(r): ("sounds unlike the rest: " + rarity(
+                    int(b), int(k), "further from normal", "as far out as"),)
+                for r, b, k in zip(rows, beaten, n)}
 
     def judge_one(self, content_hash: str | None, learned: float | None,
                   findings: Sequence[Finding] | None, fine: bool = False) -> Judgement:

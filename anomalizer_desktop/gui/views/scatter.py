@@ -7,6 +7,10 @@ and squares in their colours; before there is a map, a message stands in for the
 Fast with 100,000 points: points are split into a few colour groups, each one ScatterPlotItem fed
 with plain arrays (no per-point brushes, no SpotItem objects). Hover and click picking is a
 vectorised nearest-point search in pixel space done here, not pyqtgraph's per-spot machinery.
+Past ``DECIMATE_OVER`` points (a million-loop catalogue) the map draws where points would
+overlap one point per cell of half a point's size, the most unusual of the cell (so no
+outlier disappears under the crowd), and draws again for the new range when zoomed or panned;
+hover and click still pick among every point.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Signal, Slot
+from PySide6.QtCore import QPointF, QTimer, Signal, Slot
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from .. import theme
@@ -27,6 +31,9 @@ from .plot_style import style_plot
 N_COLOURS = 24
 PICK_RADIUS_PX = 8.0
 POINT_SIZE = 6
+DECIMATE_OVER = 50_000  # more points than this: one drawn per cell where they would overlap
+CELL_PX = POINT_SIZE / 2
+REDRAW_MS = 60  # after a zoom or pan, the decimated map is drawn again this much later
 # Colours (the theme's): unscored grey, flagged = the flag's red ring, the selected loop = the
 # neutral "you are here" ring (the playhead's colour), "more like this" = squares of their own.
 # Cool below the threshold, warm above it: the colour alone tells which side a point is on.
@@ -120,7 +127,15 @@ class ScatterMapView(QWidget):
 
         self._xy = np.zeros((0, 2))
         self._ids = np.zeros(0, dtype=np.int64)
+        self._group = np.zeros(0, dtype=np.int64)
+        self._flagged = np.zeros(0, dtype=bool)
+        self._drawn = 0
         self._n_flagged = 0
+        self._redraw = QTimer(self)
+        self._redraw.setSingleShot(True)
+        self._redraw.setInterval(REDRAW_MS)
+        self._redraw.timeout.connect(self._draw_points)
+        self.plot.getViewBox().sigRangeChanged.connect(self._on_range_changed)
         self._scores = np.zeros(0)
         self._row_of: dict[int, int] = {}
         self._name_of: Callable[[int], str] | None = None
@@ -155,13 +170,11 @@ class ScatterMapView(QWidget):
         self._row_of = {int(fid): i for i, fid in enumerate(self._ids)}
         self._name_of = name_of
         unit = score_to_unit(scores, threshold)
-        group = np.where(np.isfinite(unit), 1 + np.rint(unit * (N_COLOURS - 1)), 0).astype(np.int64)
-        order = np.argsort(group, kind="stable")
-        bounds = np.searchsorted(group[order], np.arange(len(self._groups) + 1))
-        for g, item in enumerate(self._groups):
-            members = order[bounds[g]:bounds[g + 1]]
-            item.setData(x=xy[members, 0], y=xy[members, 1])
-        self.flag_item.setData(x=xy[flagged, 0], y=xy[flagged, 1])
+        self._group = np.where(np.isfinite(unit), 1 + np.rint(unit * (N_COLOURS - 1)),
+                               0).astype(np.int64)
+        self._flagged = flagged
+        self._redraw.stop()
+        self._draw_points(full=True)
         self.select_item.setData(x=[], y=[])
         self.hover_label.hide()
         self._hovered = -1
@@ -176,15 +189,82 @@ class ScatterMapView(QWidget):
         other = title and not title.startswith(SPACES.get(self.space, ""))
         self._info_text = (f"{title.split(' (')[0]} · " if other else "") + (
             f"{n:,} files · colour = how unusual")
-        self.info.setToolTip(f"{title + ': ' if title else ''}{n:,} files\n{LEGEND}")
+        self._tooltip = f"{title + ': ' if title else ''}{n:,} files\n{LEGEND}"
+        self.info.setToolTip(self._tooltip)
         self.flag_key.setText(f"◯ {n_flagged:,} flagged" if n else "")
         self.flag_key.setVisible(n > 0)
         if n:
             self.frame.show_plot()
         self._draw_neighbours()
-        self.plot.enableAutoRange()
-        if n:
-            self.plot.autoRange()
+        if not self.decimated:
+            self.plot.enableAutoRange()
+            if n:
+                self.plot.autoRange()
+        else:  # the drawn points are the visible ones: the range comes from all of them
+            self.plot.disableAutoRange()
+            finite = xy[np.isfinite(xy).all(axis=1)]
+            if finite.size:
+                (x0, y0), (x1, y1) = finite.min(axis=0), finite.max(axis=0)
+                self.plot.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0.02)
+            self._draw_points()
+            self._redraw.stop()  # drawn for this range already
+
+    @property
+    def decimated(self) -> bool:
+        """Whether the map draws one point per cell (more than ``DECIMATE_OVER`` points)."""
+        return self._xy.shape[0] > DECIMATE_OVER
+
+    def drawn_count(self) -> int:
+        """Points drawn now (fewer than :meth:`point_count` when decimated)."""
+        return self._drawn
+
+    def _draw_points(self, full: bool = False) -> None:
+        """Feed the colour groups and the flag rings: every point, or when decimated one per
+        cell of the visible range (the most unusual; flagged rings likewise)."""
+        xy, group, flagged = self._xy, self._group, self._flagged
+        if self.decimated and not full:
+            keep = self._visible_cells(group)
+            rings = keep[flagged[keep]] if keep.size else keep
+        elif self.decimated:  # the range is not set yet: nothing drawn until it is
+            keep = rings = np.zeros(0, dtype=np.int64)
+        else:
+            keep, rings = np.arange(xy.shape[0]), np.flatnonzero(flagged)
+        order = keep[np.argsort(group[keep], kind="stable")]
+        bounds = np.searchsorted(group[order], np.arange(len(self._groups) + 1))
+        for g, item in enumerate(self._groups):
+            members = order[bounds[g]:bounds[g + 1]]
+            item.setData(x=xy[members, 0], y=xy[members, 1])
+        self.flag_item.setData(x=xy[rings, 0], y=xy[rings, 1])
+        self._drawn = int(keep.size)
+        if self.decimated and hasattr(self, "_tooltip"):
+            self.info.setToolTip(f"{self._tooltip}\n{self._drawn:,} of {xy.shape[0]:,} points "
+                                 "drawn: one per spot where they would overlap (the most "
+                                 "unusual); zoom in to see more")
+
+    def _visible_cells(self, group: np.ndarray) -> np.ndarray:
+        """Indices of the points to draw: in view, the highest colour group of each cell."""
+        vb = self.plot.getViewBox()
+        (x0, x1), (y0, y1) = vb.viewRange()
+        width, height = max(vb.width(), 100.0), max(vb.height(), 100.0)
+        xy = self._xy
+        inside = np.flatnonzero((xy[:, 0] >= x0) & (xy[:, 0] <= x1)
+                                & (xy[:, 1] >= y0) & (xy[:, 1] <= y1))
+        if inside.size == 0:
+            return inside
+        nx = max(1, int(width / CELL_PX))
+        ny = max(1, int(height / CELL_PX))
+        cx = np.clip(((xy[inside, 0] - x0) / max(x1 - x0, 1e-300) * nx).astype(np.int64), 0, nx - 1)
+        cy = np.clip(((xy[inside, 1] - y0) / max(y1 - y0, 1e-300) * ny).astype(np.int64), 0, ny - 1)
+        cell = cx * ny + cy
+        order = np.lexsort((-group[inside], cell))  # by cell, most unusual first within it
+        first = np.ones(order.size, dtype=bool)
+        first[1:] = cell[order][1:] != cell[order][:-1]
+        return inside[order[first]]
+
+    @Slot()
+    def _on_range_changed(self, *_args) -> None:
+        if self.decimated:
+            self._redraw.start()
 
     def clear(self, message: str = "") -> None:
         """No map: ``message`` in place of the plot."""
@@ -268,7 +348,8 @@ class ScatterMapView(QWidget):
         return self._n_flagged
 
     def point_count(self) -> int:
-        return int(sum(len(item.data) for item in self._groups))
+        """Points on the map (drawn or not: see :meth:`drawn_count`)."""
+        return int(self._xy.shape[0])
 
     def position_of(self, file_id: int) -> tuple[float, float] | None:
         i = self._row_of.get(int(file_id))
