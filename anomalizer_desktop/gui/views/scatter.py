@@ -137,7 +137,7 @@ class ScatterMapView(QWidget):
         self._redraw.timeout.connect(self._draw_points)
         self.plot.getViewBox().sigRangeChanged.connect(self._on_range_changed)
         self._scores = np.zeros(0)
-        self._row_of: dict[int, int] = {}
+        self._id_order = np.zeros(0, dtype=np.int64)  # argsort of _ids (file id -> point)
         self._name_of: Callable[[int], str] | None = None
         self._hovered = -1
         self._neighbours: list[int] = []
@@ -167,7 +167,7 @@ class ScatterMapView(QWidget):
         flagged = np.asarray(flagged, dtype=bool).reshape(n)
         self._xy, self._scores = xy, scores
         self._ids = np.asarray(ids, dtype=np.int64).reshape(n)
-        self._row_of = {int(fid): i for i, fid in enumerate(self._ids)}
+        self._id_order = np.argsort(self._ids, kind="stable")
         self._name_of = name_of
         unit = score_to_unit(scores, threshold)
         self._group = np.where(np.isfinite(unit), 1 + np.rint(unit * (N_COLOURS - 1)),
@@ -310,10 +310,10 @@ class ScatterMapView(QWidget):
 
     def neighbour_ids(self) -> list[int]:
         """The ringed neighbours that are on the map, in the order given."""
-        return [f for f in self._neighbours if f in self._row_of]
+        return [f for f in self._neighbours if self._point_of(f) is not None]
 
     def _draw_neighbours(self) -> None:
-        rows = [self._row_of[f] for f in self._neighbours if f in self._row_of]
+        rows = [i for i in map(self._point_of, self._neighbours) if i is not None]
         self.neighbour_item.setData(x=self._xy[rows, 0] if rows else [],
                                     y=self._xy[rows, 1] if rows else [])
         shown = bool(rows and self._neighbour_note)
@@ -337,11 +337,17 @@ class ScatterMapView(QWidget):
 
     def select(self, file_id: int | None) -> None:
         """Ring the point of ``file_id`` (None or unknown clears the ring)."""
-        i = self._row_of.get(int(file_id)) if file_id is not None else None
+        i = self._point_of(file_id) if file_id is not None else None
         if i is None:
             self.select_item.setData(x=[], y=[])
         else:
             self.select_item.setData(x=[self._xy[i, 0]], y=[self._xy[i, 1]])
+
+    def _point_of(self, file_id: int) -> int | None:
+        """The index of ``file_id``'s point (None: not on the map)."""
+        ids, order = self._ids, self._id_order
+        k = int(np.searchsorted(ids, int(file_id), sorter=order)) if ids.size else 0
+        return int(order[k]) if k < ids.size and ids[order[k]] == int(file_id) else None
 
     def flagged_count(self) -> int:
         """Ringed (flagged) points: the table's flag."""
@@ -352,7 +358,7 @@ class ScatterMapView(QWidget):
         return int(self._xy.shape[0])
 
     def position_of(self, file_id: int) -> tuple[float, float] | None:
-        i = self._row_of.get(int(file_id))
+        i = self._point_of(file_id)
         return None if i is None else (float(self._xy[i, 0]), float(self._xy[i, 1]))
 
     def pick(self, view_pos: QPointF, radius_px: float = PICK_RADIUS_PX) -> int | None:
