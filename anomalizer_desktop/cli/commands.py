@@ -84,12 +84,14 @@ def _download_reporter(bar: ProgressBar):
 
 
 def cmd_scan(args, token, bar) -> int:
+    from ..core.cluster import engine_for
     from ..core.jobs import scan
 
     encoder = None if args.no_embed else build_encoder(args, bar)
-    with open_catalog(args) as catalog:
+    with open_catalog(args) as catalog, engine_for(args.engine, args.address,
+                                                   args.threads) as engine:
         result = drive(scan(args.paths, catalog, encoder, token,
-                            follow_links=args.follow_links), bar)
+                            follow_links=args.follow_links, engine=engine), bar)
     say(
         f"{len(result.files)} files: {result.added} new, {result.changed} changed, "
         f"{result.moved} moved, {result.unchanged} unchanged, {result.missing} gone; "

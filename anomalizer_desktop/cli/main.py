@@ -13,6 +13,7 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before anything imports torch
 
 from .. import __version__
+from ..core.cluster import ENGINES
 from ..core.config import THREADS_ENV
 from ..core.errors import AnomalizerError, Cancelled
 from ..core.progress import CancelToken
@@ -49,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("scan", help="catalog and embed every audio file under a folder")
     p.add_argument("paths", nargs="+", type=Path, metavar="LIBRARY_DIR")
     p.add_argument("--no-embed", action="store_true", help="only catalog files, do not embed")
+    p.add_argument("--engine", default="local", choices=ENGINES,
+                   help="local (default) or ray: a Ray Data pipeline on a cluster's CPUs and "
+                        "GPUs (pip install 'anomalizer-desktop[cluster]')")
+    p.add_argument("--address", metavar="ADDR",
+                   help="the Ray cluster to join ('auto': the one this machine is part of); "
+                        "default: start a Ray on this machine")
     link_option(p)
     encoder_options(p)
 

@@ -107,6 +107,7 @@ def scan(
     checks: bool = True,
     facets: bool = True,
     follow_links: bool = False,
+    engine=None,
 ) -> Generator[Progress, None, ScanResult]:
     """Catalog every audio file under ``roots`` (folders or files), run the signal checks on
     what is new, then embed it.
@@ -116,7 +117,9 @@ def scan(
     are not decoded again (moved, renamed and duplicate files included). The checks come first
     so findings are there long before the embeddings; tempo, key and duplicate fingerprints
     (``facets``) come between the two. Folder links that lead outside ``roots`` are not
-    walked unless ``follow_links``; the result lists them.
+    walked unless ``follow_links``; the result lists them. An ``engine``
+    (``core.cluster.RayEngine``) hashes, checks, describes and embeds on a Ray cluster instead
+    of here; this process still lists the files and writes the catalog.
     """
     token = token or CancelToken()
     roots = [absolute(r) for r in roots]
@@ -125,8 +128,31 @@ def scan(
             raise AnomalizerError(f"no such file or folder: {root}")
     skipped: list = []
     found = yield from list_files(roots, token, follow_links=follow_links, skipped=skipped)
-    counts = yield from check_files(roots, found, catalog, token)
+    counts = yield from check_files(roots, found, catalog, token,
+                                    file_rows=engine.file_rows if engine else None)
     files = _files_for(roots, catalog)
+    analyse = engine.analyse if engine else analyse_here
+    embedded = yield from analyse(files, catalog, encoder, token, checks=checks, facets=facets)
+    if encoder is not None:
+        files = _files_for(roots, catalog)
+    errors = sum(1 for f in files if f.error)
+    result = ScanResult(files, embedded=embedded, errors=errors,
+                        encoder_id=encoder.id if encoder else None,
+                        skipped_links=tuple(skipped), **counts)
+    log.info("scan of %s: %d files, %s", ", ".join(map(str, roots)), len(files), counts)
+    return result
+
+
+def analyse_here(
+    files: Sequence[FileRecord],
+    catalog: Catalog,
+    encoder: Encoder | None,
+    token: CancelToken,
+    checks: bool = True,
+    facets: bool = True,
+) -> Generator[Progress, None, int]:
+    """The work of a scan after cataloguing, in this process: the signal checks, then the
+    facets, then the embeddings of what ``files`` lack; returns how many were embedded."""
     if checks:
         yield from check_signals(files, catalog, token)
         # a data item: the findings are in the catalog now, well before the embeddings
@@ -136,16 +162,9 @@ def scan(
         from .facets_stage import describe_files
 
         yield from describe_files(files, catalog, token)
-    embedded = 0
-    if encoder is not None:
-        embedded = yield from embed_missing(files, catalog, encoder, token)
-        files = _files_for(roots, catalog)
-    errors = sum(1 for f in files if f.error)
-    result = ScanResult(files, embedded=embedded, errors=errors,
-                        encoder_id=encoder.id if encoder else None,
-                        skipped_links=tuple(skipped), **counts)
-    log.info("scan of %s: %d files, %s", ", ".join(map(str, roots)), len(files), counts)
-    return result
+    if encoder is None:
+        return 0
+    return (yield from embed_missing(files, catalog, encoder, token))
 
 
 def _inside(path: Path, folder: Path) -> bool:
@@ -199,7 +218,7 @@ def embed_missing(
                     catalog.put_embeddings(encoder.id, zip(batch.keys, batch.vectors))
                     for key, reason in batch.errors:
                         for record in catalog.files_with_hash(key):
-                            _record_error(catalog, record, reason)
+                            record_error(catalog, record, reason)
                 embedded += len(batch.keys)
                 done += len(batch.keys) + len(batch.errors)
                 last = (batch.keys or [key for key, _ in batch.errors])[-1]
@@ -209,7 +228,8 @@ def embed_missing(
     return embedded
 
 
-def _record_error(catalog: Catalog, record: FileRecord, reason: str) -> None:
+def record_error(catalog: Catalog, record: FileRecord, reason: str) -> None:
+    """Keep ``record``'s row as it is, with ``reason`` why its audio cannot be used."""
     catalog.upsert_file(
         record.path, library_id=record.library_id, size=record.size, mtime=record.mtime,
         hash=record.hash, duration_s=record.duration_s, sample_rate=record.sample_rate,

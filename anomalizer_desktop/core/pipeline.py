@@ -51,7 +51,7 @@ def embed_paths(
         try:
             while next_chunk < len(chunks) or pending:
                 while next_chunk < len(chunks) and len(pending) < prefetch:
-                    pending.append(pool.submit(_decode_chunk, chunks[next_chunk]))
+                    pending.append(pool.submit(decode_for_encoder, chunks[next_chunk]))
                     next_chunk += 1
                 if token.cancelled:
                     return
@@ -69,7 +69,9 @@ def embed_paths(
                 future.cancel()
 
 
-def _decode_chunk(chunk: list[tuple[str, Path]]):
+def decode_for_encoder(chunk: list[tuple[str, Path]]):
+    """``(key, path)`` items decoded as every encoder takes them (mono, 48 kHz): the decoded
+    ``(key, samples)`` and the ``(key, reason)`` of those that could not be."""
     decoded: list[tuple[str, np.ndarray]] = []
     errors: list[tuple[str, str]] = []
     for key, path in chunk:

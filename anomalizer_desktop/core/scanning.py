@@ -10,7 +10,7 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import Generator, Sequence
+from typing import Callable, Generator, Iterable, Sequence
 
 from .audio.io import SkippedLink, file_hash, iter_audio_files, probe
 from .catalog import Catalog
@@ -50,9 +50,13 @@ def list_files(roots: Sequence[Path], token: CancelToken, follow_links: bool = F
 
 
 def check_files(
-    roots: Sequence[Path], found: Sequence[Path], catalog: Catalog, token: CancelToken
+    roots: Sequence[Path], found: Sequence[Path], catalog: Catalog, token: CancelToken,
+    file_rows: Callable[[list[tuple]], Iterable[dict | None]] | None = None,
 ) -> Generator[Progress, None, dict]:
-    """Bring the catalog's rows for ``roots`` in line with the files on disk."""
+    """Bring the catalog's rows for ``roots`` in line with the files on disk.
+
+    ``file_rows`` maps ``(path, previous, library_id)`` items to their :func:`file_row` results
+    in order (a Ray cluster hashes them: ``core.cluster``); by default they are made here."""
     libraries = {root: catalog.add_library(root).id for root in roots if root.is_dir()}
     known: dict[str, tuple[int, float, int]] = {}
     for root in roots:
@@ -95,9 +99,9 @@ def check_files(
                 flush()
 
     recent: list[tuple[Path, object, dict]] = []
-    for i, path in enumerate(found, 1):
-        previous = known.get(str(path))
-        row = _check_one(path, previous, _library_id(path, libraries))
+    items = [(path, known.get(str(path)), _library_id(path, libraries)) for path in found]
+    made = file_rows(items) if file_rows else (file_row(*item) for item in items)
+    for i, ((path, previous, _), row) in enumerate(zip(items, made), 1):
         if row is not None and not row["error"] and time.time() - row["mtime"] < RECENT_S:
             recent.append((path, previous, row))  # decided after one short wait for them all
         else:
@@ -141,7 +145,7 @@ def _library_id(path: Path, libraries: dict[Path, int]) -> int | None:
     return None
 
 
-def _check_one(path: Path, previous: tuple[int, float, int] | None, library_id) -> dict | None:
+def file_row(path: Path, previous: tuple[int, float, int] | None, library_id) -> dict | None:
     """The catalog row for ``path``, or None when it is unchanged since the last scan."""
     row = {"path": path, "library_id": library_id, "size": -1, "mtime": -1.0, "hash": None,
            "duration_s": None, "sample_rate": None, "channels": None, "format": None,
