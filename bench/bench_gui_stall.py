@@ -187,10 +187,7 @@ def main() -> int:
                         help="clap-fused runs the real HTS-AT+FFM encoder with random weights")
     parser.add_argument("--threads", type=int,
                         help="encoder CPU threads (default: what the app chooses)")
-    parser.add_argument("--switch-ms", type=float)
     args = parser.parse_args()
-    if args.switch_ms:
-        sys.setswitchinterval(args.switch_ms / 1000)
     if not args.xcb:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     work = Path(tempfile.mkdtemp(prefix="anomalizer-bench-stall-"))

@@ -11,6 +11,7 @@ knows every file.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,10 @@ from .models.loop_row import LoopRow
 from .models.row_judging import judge_for, judge_rows, prepare_rows
 
 log = logging.getLogger(__name__)
+
+# How long the job waits for the window to take the rows it reported (see ``analyse``): at
+# 5,000 rows the window needs ~30 ms alone, 100-150 ms while the job lists files beside it.
+HANDOFF_WAIT_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -160,6 +165,7 @@ def analyse(
     follow_links: bool = False,
     reference: Sequence[Path | str] = (),
     policy: FlagPolicy | None = None,
+    handoff: bool = False,
 ) -> Generator[Progress, None, AnalysisResult]:
     """Bring every file under ``roots`` up to date: catalog, embeddings, model, scores, map.
 
@@ -170,7 +176,10 @@ def analyse(
     catalog already has, with their stored scores, are reported first. Folder links out of
     the libraries are walked only with ``follow_links``; the skipped ones are warnings.
     Rows are reported judged (``extra["judge"]``, ``AnalysisResult.judge``) under the user's
-    ``policy`` (a window's settings) with the model's library evidence.
+    ``policy`` (a window's settings) with the model's library evidence. With ``handoff`` each
+    of those carries ``extra["taken"]``, an event the window sets once it shows the rows; the job
+    waits for it (at most ``HANDOFF_WAIT_S``) so the window does not share the interpreter with
+    the job's next Python-heavy stage while it takes thousands of rows.
     """
     from ..core.embedding import make_encoder
     from ..core.errors import NotEnoughDataError
@@ -184,24 +193,26 @@ def analyse(
     if list_first:
         paths = _list_paths(roots, token, follow_links)
         rows = listed_rows(paths)
-        yield Progress("listed", len(paths), len(paths), f"{len(paths):,} audio files found",
-                       extra={"paths": paths, "rows": rows, "judge": _judge(rows, None, policy)})
+        yield from _hand_over(Progress(
+            "listed", len(paths), len(paths), f"{len(paths):,} audio files found",
+            extra={"paths": paths, "rows": rows, "judge": _judge(rows, None, policy)}), handoff)
     else:
         files = [f for root in roots for f in catalog.files(under=root)]
         if files:
-            yield _rows_progress("cached", stored_rows(files, catalog, model_path),
-                                 f"{len(files):,} files in the catalog",
-                                 model_library(model_path, catalog), policy)
+            yield from _hand_over(_rows_progress(
+                "cached", stored_rows(files, catalog, model_path),
+                f"{len(files):,} files in the catalog", model_library(model_path, catalog),
+                policy), handoff)
     notices: list[str] = []
     yield Progress("encoder", 0, None, "loading the audio encoder")
     encoder = make_encoder(encoder_name, notice=notices.append)
     yield Progress("encoder", 1, 1, notices[-1] if notices else f"encoder: {encoder.name}",
                    extra={"notices": list(notices), "encoder_id": encoder.id})
     scan = jobs.scan(roots, catalog, encoder, token, follow_links=follow_links)
-    scanned = yield from _scan_showing_findings(scan, catalog, model_path, policy)
+    scanned = yield from _scan_showing_findings(scan, catalog, model_path, policy, handoff)
     rows = stored_rows(scanned.files, catalog, model_path)
-    yield _rows_progress("scanned", rows, f"{len(rows):,} files in the catalog",
-                         model_library(model_path, catalog), policy)
+    yield from _hand_over(_rows_progress("scanned", rows, f"{len(rows):,} files in the catalog",
+                                         model_library(model_path, catalog), policy), handoff)
 
     trained = False
     warnings = [f"not followed: {link.path.name} (a folder link out of the library, to "
@@ -239,6 +250,17 @@ def _judge(rows: list[LoopRow], library, policy: FlagPolicy):
     return judge
 
 
+def _hand_over(progress: Progress, handoff: bool):
+    """Yield ``progress``; with ``handoff``, then wait until the window has taken its rows."""
+    if not handoff:
+        yield progress
+        return
+    taken = threading.Event()
+    progress.extra["taken"] = taken
+    yield progress
+    taken.wait(HANDOFF_WAIT_S)
+
+
 def _rows_progress(stage: str, rows: list[LoopRow], message: str, library,
                    policy: FlagPolicy) -> Progress:
     return Progress(stage, len(rows), len(rows), message,
@@ -246,7 +268,8 @@ def _rows_progress(stage: str, rows: list[LoopRow], message: str, library,
                            "judge": _judge(rows, library, policy)})
 
 
-def _scan_showing_findings(scan, catalog: Catalog, model_path: Path, policy: FlagPolicy):
+def _scan_showing_findings(scan, catalog: Catalog, model_path: Path, policy: FlagPolicy,
+                           handoff: bool):
     """Forward the scan's progress; once the signal checks are done (before the embeddings),
     report the rows with their findings so the table shows reasons early."""
     while True:
@@ -255,8 +278,9 @@ def _scan_showing_findings(scan, catalog: Catalog, model_path: Path, policy: Fla
         except StopIteration as stop:
             return stop.value
         if p.stage == "checked" and "files" in p.extra:
-            yield _rows_progress("checked", stored_rows(p.extra["files"], catalog, model_path),
-                                 "signal checks done", model_library(model_path, catalog), policy)
+            yield from _hand_over(_rows_progress(
+                "checked", stored_rows(p.extra["files"], catalog, model_path),
+                "signal checks done", model_library(model_path, catalog), policy), handoff)
         else:
             yield p
 

@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QEvent, QObject, QSettings, Qt, Slot
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer, Slot
 from PySide6.QtWidgets import QAbstractItemView, QMainWindow
 
 from ..core.catalog import Catalog
@@ -114,7 +114,7 @@ class MainWindow(QMainWindow):
         def job(token):
             return analyse(roots, catalog, model_path, encoder, network, retrain=retrain,
                            list_first=list_first, token=token, follow_links=links,
-                           reference=reference, policy=policy)
+                           reference=reference, policy=policy, handoff=True)
 
         self.start_job(JobRunner(job, name="analyse"), "Analysing libraries…",
                        self._on_analysis_done)
@@ -142,6 +142,8 @@ class MainWindow(QMainWindow):
         elif p.stage in ("cached", "checked", "scanned") and "rows" in p.extra:
             window_findings.set_library(self, p.extra.get("library"), rejudge=False)
             self._set_rows(p.extra["rows"], p.extra.get("judge"))
+        if "taken" in p.extra:  # the job goes on once the rows are painted (analyse's handoff)
+            QTimer.singleShot(0, p.extra["taken"].set)
         elif p.stage == "encoder" and p.extra.get("encoder_id"):
             self._set_encoder_status(p.extra["encoder_id"], p.extra.get("notices", []))
 
