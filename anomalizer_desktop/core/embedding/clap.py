@@ -36,7 +36,8 @@ def default_num_threads() -> int:
     Measured by ``bench/bench_threads.py`` on 2 cores, files through the scan's decode-ahead
     pipeline: 2 threads 6.44 clips/s against 4.74 for 1 (1.36x). Decoding costs 1-14 ms per
     file against ~150 ms of model time, so keeping a core free for it (the old ``cores - 1``)
-    idled most of that core. The app sets the variable to ``cores - 1`` for the window's sake."""
+    idled most of that core. The app sets the variable itself (Model ▸ Encoder threads,
+    ``gui/window_threads.py``)."""
     value = os.environ.get(THREADS_ENV, "").strip()
     if value:
         try:
