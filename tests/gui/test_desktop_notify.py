@@ -109,6 +109,12 @@ def test_with_no_session_bus_the_status_bar_alone_shows_it(notifier, tmp_path, m
 
 def test_without_desktop_notifier_installed_nothing_is_raised(monkeypatch, caplog):
     monkeypatch.setitem(sys.modules, "desktop_notifier", None)  # `import` raises ImportError
+    # earlier tests of the run (Ray's, the CLI's) may have changed logging's global state
+    logger = logging.getLogger("anomalizer_desktop.gui.desktop_notify")
+    monkeypatch.setattr(logger, "disabled", False)
+    monkeypatch.setattr(logger, "propagate", True)
+    monkeypatch.setattr(logging.root.manager, "disable", logging.NOTSET)
+    caplog.set_level(logging.WARNING, logger=logger.name)
     desktop = DesktopNotifications()
     assert desktop.send("Flagged take", "bass_01.wav")
     assert desktop.wait(10)
