@@ -30,12 +30,15 @@ replacement and adding Gaussian noise of 0.1x the per-dimension std.
 
     python bench/bench_train.py                 # everything (about 15-30 min on 2 cores)
     python bench/bench_train.py --skip-paper --skip-large
+    python bench/bench_train.py --threads 1,2   # only: the app's cross-fitted training per
+                                                # torch thread count, on the 392 real rows
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -159,6 +162,29 @@ def print_table(title: str, rows: list[dict]) -> None:
         print(line, flush=True)
 
 
+def time_threads(real: np.ndarray, counts: list[int]) -> int:
+    """The app's training (5-fold cross-fitted AEwRES, seed 0) timed per torch thread count,
+    one after the other in this run; ratios against the first count."""
+    import torch
+
+    from anomalizer_desktop.core.detect import cross_fitted
+    from anomalizer_desktop.core.detect import training_threads as tt
+
+    print(f"cross-fitted AEwRES on {real.shape[0]} x {real.shape[1]} real rows, "
+          f"{os.cpu_count()} cores")
+    first = None
+    for count in counts:
+        tt.TRAINING_THREADS = count
+        torch.set_num_threads(count)
+        t0 = time.perf_counter()
+        cross_fitted("AEwRES", seed=0).fit(real)
+        seconds = time.perf_counter() - t0
+        first = first or seconds
+        print(f"  {count} thread(s): {seconds:7.1f} s   speed vs {counts[0]} thread(s): "
+              f"{first / seconds:.2f}x", flush=True)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--skip-paper", action="store_true", help="skip the lr 1e-5 paper settings")
@@ -168,12 +194,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--networks", default="AE,AEwRES,iforest,pca")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a default hyper-parameter (repeatable)")
+    ap.add_argument("--threads", default="", metavar="N,M",
+                    help="only time the app's cross-fitted AEwRES training with N, M, ... torch "
+                         "threads (what chose core/detect/training_threads.py's count)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     if not DATA.is_file():
         print(f"data not found: {DATA}")
         return 1
     real = np.load(DATA).astype(np.float32)
+    if args.threads:
+        return time_threads(real, [int(t) for t in args.threads.split(",")])
     protos = protocols(real, np.random.default_rng(2024))
     overrides = {k: float(v) if "." in v or "e" in v else int(v)
                  for k, v in (s.split("=", 1) for s in args.set)}

@@ -39,6 +39,7 @@ from .networks import (
     effective_dims,
     set_dropout,
 )
+from .training_threads import training_threads
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +150,11 @@ class DeepSVDD(Detector):
 
     # -- training -------------------------------------------------------------------------
     def fit_iter(self, X: np.ndarray) -> Generator[dict, None, None]:
+        device = resolve_device(self.device)
+        with training_threads(device):
+            yield from self._fit(X, device)
+
+    def _fit(self, X: np.ndarray, device: torch.device) -> Generator[dict, None, None]:
         t0 = time.perf_counter()
         warnings: list[str] = []
         X, kept = training_matrix(X, warnings)
@@ -156,7 +162,6 @@ class DeepSVDD(Detector):
         train_idx, val_idx = split_rows(n, self.val_fraction, self.seed)
         scaler = Scaler.fit(X[train_idx])
         Z = torch.as_tensor(scaler.transform(X), dtype=torch.float32)
-        device = resolve_device(self.device)
         z_train, z_val = Z[train_idx].to(device), Z[val_idx].to(device)
 
         gen = torch.Generator().manual_seed(self.seed)  # init + shuffling (CPU)
