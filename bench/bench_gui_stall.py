@@ -149,13 +149,16 @@ def machine_load() -> str:
 
 
 def install_random_clap(work: Path) -> None:
-    """Random HTS-AT+FFM weights imported like a user's checkpoint (the speed is the same)."""
-    from safetensors.torch import save_file
+    """Random HTS-AT+FFM weights imported like a user's checkpoint (the speed is the same), in
+    a child process: this one starts like the app, without transformers imported."""
+    import subprocess
 
-    from anomalizer_desktop.core.embedding.weights import build_model, import_checkpoint
-
-    save_file(build_model("clap-fused").state_dict(), str(work / "random.safetensors"))
-    import_checkpoint(work / "random.safetensors")
+    script = ("import sys; from pathlib import Path; from safetensors.torch import save_file; "
+              "from anomalizer_desktop.core.embedding.weights import build_model, "
+              "import_checkpoint; p = Path(sys.argv[1]) / 'random.safetensors'; "
+              "save_file(build_model('clap-fused').state_dict(), str(p)); import_checkpoint(p)")
+    subprocess.run([sys.executable, "-c", script, str(work)], check=True,
+                   cwd=Path(__file__).resolve().parents[1])
 
 
 def run_until(app, done, timeout_s: float) -> bool:

@@ -8,6 +8,11 @@ Those imports leave ~500,000 long-lived Python objects. Every full garbage colle
 them (~0.3 s with the GIL held, whichever thread triggers it: a visible stall of the window).
 ``gc.freeze()`` after each import moves them to the permanent generation, so later collections
 only look at objects created since.
+
+When CLAP weights are installed, the library job will build the HTS-AT encoder, and importing
+``transformers`` and its CLAP model held the GIL for up to 102 and 166 ms at a time (measured
+with a 5-ms ticking thread on this 2-core machine), so those are imported here too. Without
+weights they are not: the offline encoder does not need them.
 """
 
 from __future__ import annotations
@@ -23,12 +28,30 @@ from .workers import JobRunner, call_job, start_job
 log = logging.getLogger(__name__)
 
 MODULES = ("torch", "torch.optim", "torch._dynamo", "sklearn.decomposition", "librosa")
+CLAP_MODULES = ("transformers", "transformers.models.clap.modeling_clap",
+                "transformers.audio_utils")
+
+
+def modules_to_warm() -> tuple[str, ...]:
+    """The heavy modules the first library job will import on this machine."""
+    from ..core.embedding import DEFAULT_ENCODER
+    from ..core.embedding.weights import resolve_weights
+    from ..core.errors import WeightsUnavailableError
+
+    try:
+        resolve_weights(DEFAULT_ENCODER, allow_download=False)
+    except WeightsUnavailableError:
+        return MODULES
+    except Exception as exc:  # noqa: BLE001 - warming is best effort
+        log.debug("warm-up: no CLAP weights check (%s)", exc)
+        return MODULES
+    return MODULES + CLAP_MODULES
 
 
 def warm_up() -> list[str]:
     """Import the heavy modules and run the offline encoder once; returns what was warmed."""
     done = []
-    for name in MODULES:
+    for name in modules_to_warm():
         try:
             importlib.import_module(name)
             done.append(name)
