@@ -59,10 +59,13 @@ class TickRecorder:
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.setInterval(TICK_MS)
         self.timer.timeout.connect(self._tick)
+        self.on_tick = None   # called at every tick (the stall sampler re-arms its watchdog)
 
     def _tick(self) -> None:
         self.times.append(time.perf_counter())
         self.stages.append(self.stage)
+        if self.on_tick is not None:
+            self.on_tick()
 
     def start(self) -> None:
         self.times.clear()
@@ -89,7 +92,10 @@ class StallSampler:
     """When the GUI thread's timer is late by > ``late_ms``, sample every thread's stack.
 
     Shows what the GUI thread was busy with (or waiting for) and what held the GIL or the CPU
-    during a stall: ``--why`` prints the most frequent innermost frames.
+    during a stall: ``--why`` prints the most frequent innermost frames. A thread that holds the
+    GIL in C code also keeps this sampler from running, so each tick also re-arms faulthandler's
+    watchdog (a C thread, no GIL needed): when the GUI thread misses ``late_ms``, every thread's
+    Python stack at that moment goes to ``dump_path``.
     """
 
     def __init__(self, recorder: TickRecorder, late_ms: float = 60.0) -> None:
@@ -103,6 +109,12 @@ class StallSampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="stall-sampler", daemon=True)
         self._thread.start()
+        import faulthandler
+        import tempfile
+
+        self.dump_path = Path(tempfile.mkstemp(prefix="anomalizer-stalls-", suffix=".txt")[1])
+        self._dump = self.dump_path.open("w")
+        recorder.on_tick = lambda: faulthandler.dump_traceback_later(self.late_s, file=self._dump)
 
     def _run(self) -> None:
         import traceback
@@ -120,7 +132,15 @@ class StallSampler:
                 self.counts[(self.recorder.stage, f"{who}: {where}")] += 1
 
     def report(self, top: int = 20) -> None:
+        import faulthandler
+
         self._stop.set()
+        self.recorder.on_tick = None
+        faulthandler.cancel_dump_traceback_later()
+        self._dump.close()
+        dumps = self.dump_path.read_text().count("Timeout (")
+        print(f"{dumps} stall(s) over {self.late_s * 1e3:.0f} ms caught by the watchdog without "
+              f"the GIL: every thread's stack in {self.dump_path}")
         print("while the GUI thread was late (samples every 10 ms, stage, thread: stack):")
         for (stage, where), n in self.counts.most_common(top):
             print(f"  {n:4d}  [{stage}] {where}")
