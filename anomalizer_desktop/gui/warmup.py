@@ -12,7 +12,9 @@ only look at objects created since.
 When CLAP weights are installed, the library job will build the HTS-AT encoder, and importing
 ``transformers`` and its CLAP model held the GIL for up to 102 and 166 ms at a time (measured
 with a 5-ms ticking thread on this 2-core machine), so those are imported here too. Without
-weights they are not: the offline encoder does not need them.
+weights they are not: the offline encoder does not need them. Building the model on the "meta"
+device to learn the shapes the weights are checked against is Python-heavy too (a 125 ms stall
+at the first scan's encoder build, caught by ``bench_gui_stall --why``); that is done here once.
 """
 
 from __future__ import annotations
@@ -58,6 +60,15 @@ def warm_up() -> list[str]:
             gc.freeze()
         except Exception as exc:  # noqa: BLE001 - warming is best effort
             log.debug("warm-up: %s not imported (%s)", name, exc)
+    if CLAP_MODULES[-1] in done:
+        try:   # the tensor shapes the weights are checked against (a model built on "meta")
+            from ..core.embedding import DEFAULT_ENCODER
+            from ..core.embedding.weights import expected_shapes
+
+            expected_shapes(DEFAULT_ENCODER)
+            done.append(f"{DEFAULT_ENCODER} weight shapes")
+        except Exception as exc:  # noqa: BLE001
+            log.debug("warm-up: CLAP weight shapes not computed (%s)", exc)
     try:
         from ..core.embedding import make_encoder
         from ..core.jobs import warm_up_scoring

@@ -29,3 +29,12 @@ def test_a_failing_weights_check_only_skips_the_clap_modules(monkeypatch):
 
     monkeypatch.setattr(weights, "resolve_weights", broken)
     assert warmup.modules_to_warm() == warmup.MODULES
+
+
+def test_with_clap_weights_the_weight_shapes_are_computed_once_at_start_up(monkeypatch):
+    monkeypatch.setattr(warmup, "modules_to_warm", lambda: warmup.CLAP_MODULES)
+    asked = []
+    monkeypatch.setattr(weights, "expected_shapes", lambda variant: asked.append(variant) or {})
+    done = warmup.warm_up()
+    assert asked == ["clap-fused"]
+    assert "clap-fused weight shapes" in done and "signal checks and spectral-encoder" in done

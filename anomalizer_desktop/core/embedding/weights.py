@@ -102,7 +102,8 @@ def build_model(variant: str, config_overrides: dict | None = None, *, meta: boo
 
 
 @lru_cache(maxsize=4)
-def _expected(variant: str) -> dict[str, tuple[tuple[int, ...], Any]]:
+def expected_shapes(variant: str) -> dict[str, tuple[tuple[int, ...], Any]]:
+    """Each weight's shape and dtype for ``variant`` (computed once per process)."""
     return {k: (tuple(v.shape), v.dtype) for k, v in build_model(variant, meta=True).state_dict().items()}
 
 
@@ -131,7 +132,7 @@ def validate_state(state: dict[str, Any], variant: str, source: str, unknown: li
     """Check keys and shapes against the model; fill recomputable buffers; cast to model dtypes."""
     import torch
 
-    expected = _expected(variant)
+    expected = expected_shapes(variant)
     missing = [k for k in expected if k not in state and not k.endswith(_ALLOWED_MISSING)]
     unexpected = [k for k in state if k not in expected] + list(unknown)
     shapes = [f"{k}: file {tuple(state[k].shape)} vs model {expected[k][0]}"
