@@ -12,9 +12,11 @@ only look at objects created since.
 When CLAP weights are installed, the library job will build the HTS-AT encoder, and importing
 ``transformers`` and its CLAP model held the GIL for up to 102 and 166 ms at a time (measured
 with a 5-ms ticking thread on this 2-core machine), so those are imported here too. Without
-weights they are not: the offline encoder does not need them. Building the model on the "meta"
-device to learn the shapes the weights are checked against is Python-heavy too (a 125 ms stall
-at the first scan's encoder build, caught by ``bench_gui_stall --why``); that is done here once.
+weights they are not: the offline encoder does not need them. Building the HTS-AT model is
+Python-heavy too: the first scan's encoder stage stalled the window for 112-157 ms
+(``bench_gui_stall --encoder clap-fused --why``), building it twice: once on the "meta" device
+for the shapes the weights are checked against, once to receive them. The first is done here,
+once; the second still runs in the job.
 """
 
 from __future__ import annotations
