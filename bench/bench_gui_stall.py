@@ -253,7 +253,7 @@ def main() -> int:
     rec.stage = "warm-up"
     rec.start()
     window.show()
-    warm = start_warm_up(window)
+    warm = start_warm_up(window, str(window.settings.value("encoder", "auto")))
     run_until(app, lambda: warm.outcome is not None, 120)
     run_until(app, lambda: not active_jobs(), 10)
     warm_stats = rec.stop()

@@ -32,3 +32,12 @@ def _short_settle(monkeypatch):
     from anomalizer_desktop.core import scanning
 
     monkeypatch.setattr(scanning, "SETTLE_S", 0.02)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_shared_encoders():
+    """Each test builds its own shared CLAP encoder (and frees it after)."""
+    yield
+    from anomalizer_desktop.core.embedding.shared import forget_shared_encoders
+
+    forget_shared_encoders()

@@ -205,7 +205,7 @@ def analyse(
                 policy), handoff)
     notices: list[str] = []
     yield Progress("encoder", 0, None, "loading the audio encoder")
-    encoder = make_encoder(encoder_name, notice=notices.append)
+    encoder = make_encoder(encoder_name, notice=notices.append, shared=True)
     yield Progress("encoder", 1, 1, notices[-1] if notices else f"encoder: {encoder.name}",
                    extra={"notices": list(notices), "encoder_id": encoder.id})
     scan = jobs.scan(roots, catalog, encoder, token, follow_links=follow_links)

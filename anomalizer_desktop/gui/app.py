@@ -75,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     window.show()
     from .warmup import start_warm_up
 
-    start_warm_up(window)
+    start_warm_up(window, str(window.settings.value("encoder", "auto")))
     if args.library:
         folder = Path(args.library).expanduser()
         if not folder.is_dir():

@@ -46,7 +46,7 @@ def train_job(roots: list[Path], catalog, model_path: Path, encoder_name: str, n
     from ..core.embedding import make_encoder
 
     yield Progress("encoder", 0, None, "loading the audio encoder")
-    encoder = make_encoder(encoder_name)
+    encoder = make_encoder(encoder_name, shared=True)
     return (yield from jobs.train(roots, catalog, encoder, model_path, network, epochs=epochs,
                                   token=token))
 

@@ -42,7 +42,7 @@ class ModelRuntime:
                 from ..core.embedding import encoder_for_id
 
                 detector, info = load_model(self.model_path)
-                encoder = encoder_for_id(info.encoder_id)
+                encoder = encoder_for_id(info.encoder_id, shared=True)
                 # no catalog here (worker thread): a model from an earlier version is
                 # recalibrated on its held-out scores alone
                 self._loaded = LoadedModel(detector, info, encoder,

@@ -73,7 +73,8 @@ def _cached(encoder_id: str | None, name: str):
     with _ENCODERS_LOCK:
         if encoder_id is not None and encoder_id in _ENCODERS:
             return _ENCODERS[encoder_id]
-        encoder = encoder_for_id(encoder_id) if encoder_id else make_encoder(name)
+        encoder = (encoder_for_id(encoder_id, shared=True) if encoder_id
+                   else make_encoder(name, shared=True))
         _ENCODERS[encoder.id] = encoder
         return encoder
 

@@ -14,9 +14,9 @@ When CLAP weights are installed, the library job will build the HTS-AT encoder, 
 with a 5-ms ticking thread on this 2-core machine), so those are imported here too. Without
 weights they are not: the offline encoder does not need them. Building the HTS-AT model is
 Python-heavy too: the first scan's encoder stage stalled the window for 112-157 ms
-(``bench_gui_stall --encoder clap-fused --why``), building it twice: once on the "meta" device
-for the shapes the weights are checked against, once to receive them. The first is done here,
-once; the second still runs in the job.
+(``bench_gui_stall --encoder clap-fused --why``). So the warm-up builds the window's encoder
+itself, as the process's shared one (``core/embedding/shared.py``): the library, training,
+watch and similar-sound jobs then reuse it instead of building their own.
 """
 
 from __future__ import annotations
@@ -36,14 +36,26 @@ CLAP_MODULES = ("transformers", "transformers.models.clap.modeling_clap",
                 "transformers.audio_utils")
 
 
-def modules_to_warm() -> tuple[str, ...]:
+def clap_variant(encoder_name: str) -> str | None:
+    """The CLAP variant the window's encoder setting asks for (None: the offline encoder)."""
+    from ..core.embedding import CLAP_VARIANTS, DEFAULT_ENCODER
+
+    name = (encoder_name or "auto").lower()
+    if name == "auto":
+        return DEFAULT_ENCODER
+    return name if name in CLAP_VARIANTS else None
+
+
+def modules_to_warm(encoder_name: str = "auto") -> tuple[str, ...]:
     """The heavy modules the first library job will import on this machine."""
-    from ..core.embedding import DEFAULT_ENCODER
     from ..core.embedding.weights import resolve_weights
     from ..core.errors import WeightsUnavailableError
 
+    variant = clap_variant(encoder_name)
+    if variant is None:
+        return MODULES
     try:
-        resolve_weights(DEFAULT_ENCODER, allow_download=False)
+        resolve_weights(variant, allow_download=False)
     except WeightsUnavailableError:
         return MODULES
     except Exception as exc:  # noqa: BLE001 - warming is best effort
@@ -52,10 +64,12 @@ def modules_to_warm() -> tuple[str, ...]:
     return MODULES + CLAP_MODULES
 
 
-def warm_up() -> list[str]:
-    """Import the heavy modules and run the offline encoder once; returns what was warmed."""
+def warm_up(encoder_name: str = "auto") -> list[str]:
+    """Import the heavy modules, build the window's CLAP encoder (``encoder_name``, the
+    "encoder" setting) when its weights are installed, and run the offline encoder once;
+    returns what was warmed."""
     done = []
-    for name in modules_to_warm():
+    for name in modules_to_warm(encoder_name):
         try:
             importlib.import_module(name)
             done.append(name)
@@ -63,14 +77,13 @@ def warm_up() -> list[str]:
         except Exception as exc:  # noqa: BLE001 - warming is best effort
             log.debug("warm-up: %s not imported (%s)", name, exc)
     if CLAP_MODULES[-1] in done:
-        try:   # the tensor shapes the weights are checked against (a model built on "meta")
-            from ..core.embedding import DEFAULT_ENCODER
-            from ..core.embedding.weights import expected_shapes
+        try:
+            from ..core.embedding import make_encoder
 
-            expected_shapes(DEFAULT_ENCODER)
-            done.append(f"{DEFAULT_ENCODER} weight shapes")
-        except Exception as exc:  # noqa: BLE001
-            log.debug("warm-up: CLAP weight shapes not computed (%s)", exc)
+            encoder = make_encoder(clap_variant(encoder_name), shared=True)
+            done.append(f"{encoder.name} encoder")
+        except Exception as exc:  # noqa: BLE001 - the job will report it
+            log.debug("warm-up: CLAP encoder not built (%s)", exc)
     try:
         from ..core.embedding import make_encoder
         from ..core.jobs import warm_up_scoring
@@ -83,7 +96,7 @@ def warm_up() -> list[str]:
     return done
 
 
-def start_warm_up(parent: QObject) -> JobRunner:
-    runner = JobRunner(call_job(warm_up), name="warm-up")
+def start_warm_up(parent: QObject, encoder_name: str = "auto") -> JobRunner:
+    runner = JobRunner(call_job(warm_up, encoder_name), name="warm-up")
     start_job(runner, parent)
     return runner

@@ -31,10 +31,29 @@ def test_a_failing_weights_check_only_skips_the_clap_modules(monkeypatch):
     assert warmup.modules_to_warm() == warmup.MODULES
 
 
-def test_with_clap_weights_the_weight_shapes_are_computed_once_at_start_up(monkeypatch):
-    monkeypatch.setattr(warmup, "modules_to_warm", lambda: warmup.CLAP_MODULES)
+def test_with_clap_weights_the_windows_encoder_is_built_once_at_start_up(monkeypatch):
+    from anomalizer_desktop.core import embedding
+
+    monkeypatch.setattr(warmup, "modules_to_warm", lambda name: warmup.CLAP_MODULES)
     asked = []
-    monkeypatch.setattr(weights, "expected_shapes", lambda variant: asked.append(variant) or {})
-    done = warmup.warm_up()
-    assert asked == ["clap-fused"]
-    assert "clap-fused weight shapes" in done and "signal checks and spectral-encoder" in done
+    real = embedding.make_encoder
+
+    def fake(name="auto", **kwargs):
+        if name == "spectral":
+            return real(name)
+        asked.append((name, kwargs))
+        return type("Built", (), {"name": name})()
+
+    monkeypatch.setattr(embedding, "make_encoder", fake)
+    done = warmup.warm_up("auto")
+    assert asked == [("clap-fused", {"shared": True})]   # the one the jobs will ask for
+    assert "clap-fused encoder" in done and "signal checks and spectral-encoder" in done
+    asked.clear()
+    warmup.warm_up("clap-music")
+    assert asked == [("clap-music", {"shared": True})]
+
+
+def test_the_offline_encoder_setting_warms_no_clap(monkeypatch):
+    monkeypatch.setattr(weights, "resolve_weights", lambda variant, **kwargs: object())
+    assert warmup.modules_to_warm("spectral") == warmup.MODULES
+    assert warmup.modules_to_warm("clap-music") == warmup.MODULES + warmup.CLAP_MODULES
