@@ -2,13 +2,12 @@
 
 Library loops have their embeddings in the catalog, so asking about one reads vectors only. A
 file from outside the library is decoded and embedded with the encoder the window scans with
-(:class:`LazyEncoder` builds it only then, once per process). Tempo and key of the hits come
-from the catalog's facets.
+(:class:`LazyEncoder` asks for the process's shared one only then). Tempo and key of the hits
+come from the catalog's facets.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,8 +22,6 @@ DEFAULT_K = 10
 NO_EMBEDDINGS = ("No embeddings for this library yet: scan this library first "
                  "(File ▸ Rescan libraries), then ask again.")
 
-_ENCODERS: dict[str, object] = {}  # encoder id -> built encoder (CLAP takes seconds to build)
-_ENCODERS_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -68,15 +65,10 @@ class LazyEncoder:
 
 
 def _cached(encoder_id: str | None, name: str):
+    """The process's shared encoder (``core/embedding/shared.py``: CLAP takes seconds to build)."""
     from ..core.embedding import encoder_for_id, make_encoder
 
-    with _ENCODERS_LOCK:
-        if encoder_id is not None and encoder_id in _ENCODERS:
-            return _ENCODERS[encoder_id]
-        encoder = (encoder_for_id(encoder_id, shared=True) if encoder_id
-                   else make_encoder(name, shared=True))
-        _ENCODERS[encoder.id] = encoder
-        return encoder
+    return encoder_for_id(encoder_id, shared=True) if encoder_id else make_encoder(name, shared=True)
 
 
 def find_similar(query: str | Path, catalog: Catalog, roots: Sequence[Path | str],
