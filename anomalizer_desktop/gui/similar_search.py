@@ -23,7 +23,6 @@ NO_EMBEDDINGS = ("No embeddings for this library yet: scan this library first "
                  "(File ▸ Rescan libraries), then ask again.")
 
 
-
 @dataclass(frozen=True)
 class SimilarHit:
     rank: int
@@ -53,18 +52,18 @@ class LazyEncoder:
     def __init__(self, encoder_id: str | None, name: str = "auto") -> None:
         self._encoder = None
         if not encoder_id:
-            self._encoder = _cached(None, name)
+            self._encoder = _shared_encoder(None, name)
             encoder_id = self._encoder.id
         self.id = encoder_id
         self.name = encoder_id.split(":", 1)[0]
 
     def encode(self, clips: Sequence[np.ndarray]) -> np.ndarray:
         if self._encoder is None:
-            self._encoder = _cached(self.id, self.name)
+            self._encoder = _shared_encoder(self.id, self.name)
         return self._encoder.encode(clips)
 
 
-def _cached(encoder_id: str | None, name: str):
+def _shared_encoder(encoder_id: str | None, name: str):
     """The process's shared encoder (``core/embedding/shared.py``: CLAP takes seconds to build)."""
     from ..core.embedding import encoder_for_id, make_encoder
 

@@ -68,6 +68,8 @@ def warm_up(encoder_name: str = "auto") -> list[str]:
     """Import the heavy modules, build the window's CLAP encoder (``encoder_name``, the
     "encoder" setting) when its weights are installed, and run the offline encoder once;
     returns what was warmed."""
+    from ..core.embedding import make_encoder
+
     done = []
     for name in modules_to_warm(encoder_name):
         try:
@@ -78,14 +80,11 @@ def warm_up(encoder_name: str = "auto") -> list[str]:
             log.debug("warm-up: %s not imported (%s)", name, exc)
     if CLAP_MODULES[-1] in done:
         try:
-            from ..core.embedding import make_encoder
-
             encoder = make_encoder(clap_variant(encoder_name), shared=True)
             done.append(f"{encoder.name} encoder")
         except Exception as exc:  # noqa: BLE001 - the job will report it
             log.debug("warm-up: CLAP encoder not built (%s)", exc)
     try:
-        from ..core.embedding import make_encoder
         from ..core.jobs import warm_up_scoring
 
         warm_up_scoring(make_encoder("spectral"))

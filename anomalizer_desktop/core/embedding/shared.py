@@ -46,6 +46,7 @@ def shared_encoders() -> list[Encoder]:
 
 
 def forget_shared_encoders() -> None:
-    """Drop every shared encoder (the next caller builds afresh), e.g. after weights change."""
+    """Drop every shared encoder, so the next caller builds afresh (tests do, after each one;
+    changed weights need no call: they no longer match and are rebuilt)."""
     with _LOCK:
         _BUILT.clear()
