@@ -192,3 +192,67 @@ def test_noise_in_the_empty_top_bands_of_a_bright_tone_is_a_burst():
     x = (x + rng.normal(0, 1e-5, x.shape)).astype(np.float32)
     hits = _flagged(run_checks(x, SR, _only("noise_burst")), "noise_burst")
     assert len(hits) == 1 and abs(hits[0].start_s - a / SR) <= 0.02, hits
+
+
+def _plucked_bass(seconds: float = 4.0, step: float = 0.25) -> np.ndarray:
+    """A bass line of bright plucks: a 55-Hz sawtooth whose upper harmonics (to ~8 kHz) die
+    within ~80 ms of each attack, over high bands that are otherwise empty."""
+    t = np.arange(int(seconds * SR)) / SR
+    local = t % step
+    x = np.zeros_like(t)
+    for k in range(1, 146):
+        x += np.sin(2 * np.pi * 55.0 * k * t) / k * np.exp(-local * (4.0 + k * 0.6))
+    x *= 0.3 / np.max(np.abs(x))
+    rng = np.random.default_rng(7)
+    return np.stack([x, x], axis=1) + rng.normal(0, 1e-5, (len(t), 2))
+
+
+def test_noise_burst_over_a_plucked_bass_line_is_found_and_strong():
+    # Every pluck's attack rises by the cap over the empty high bands; a burst 20 dB under the
+    # loop's peak rises far more and is no pluck coming back (it counted as one before).
+    x = _plucked_bass()
+    rng = np.random.default_rng(8)
+    a, n = int(1.63 * SR), int(0.12 * SR)
+    x[a: a + n] += rng.normal(0, 0.03 / 3.5, (n, 2))
+    found = run_checks(x.astype(np.float32), SR, _only("noise_burst"))
+    hits = _flagged(found, "noise_burst")
+    assert len(hits) == 1 and abs(hits[0].start_s - a / SR) <= 0.02, [f.label() for f in found]
+    assert hits[0].severity >= 0.9
+    clean = run_checks(_plucked_bass().astype(np.float32), SR, _only("noise_burst"))
+    assert max((f.severity for f in clean), default=0.0) < 0.5, [f.label() for f in clean]
+
+
+def _decaying_notes(seconds: float = 4.0, step: float = 0.5) -> np.ndarray:
+    t = np.arange(int(seconds * SR)) / SR
+    local = t % step
+    x = 0.5 * np.sin(2 * np.pi * 110.0 * t) * np.exp(-local / 0.2)     # -19 dB before the next
+    rng = np.random.default_rng(9)
+    return np.stack([x, x], axis=1) + rng.normal(0, 1e-5, (len(t), 2))
+
+
+def test_digital_silence_cut_into_a_note_tail_before_the_next_note_is_a_dropout():
+    # The gap ends where the next note starts, so the loop "comes back" much louder, the shape
+    # of a sample that simply ended; but digital silence cut out of a ringing note is no ending.
+    x = _decaying_notes()
+    a, n = int(1.97 * SR), int(0.03 * SR)          # the last 30 ms before the note at 2.0 s
+    x[a: a + n] = 0.0
+    hits = _flagged(run_checks(x.astype(np.float32), SR, _only("dropout")), "dropout")
+    assert len(hits) == 1 and abs(hits[0].start_s - a / SR) <= 0.002, hits
+    clean = run_checks(_decaying_notes().astype(np.float32), SR, _only("dropout"))
+    assert max((f.severity for f in clean), default=0.0) < 0.5
+
+
+def test_a_gap_cut_just_after_a_slap_and_early_in_a_millisecond_is_found():
+    # A slapped note falls ~13 dB in its first 12 ms; cut a few samples into a 1-ms frame, that
+    # frame is nearly empty, so the sound looked as if it had already gone quiet before the cut.
+    from anomalizer_desktop.core.qc.context import Analysis
+
+    t = np.arange(4 * SR) / SR
+    local = t % 0.5
+    x = 0.5 * np.sin(2 * np.pi * 98.0 * t) * (0.8 * np.exp(-local / 0.004) + 0.2 * np.exp(-local / 0.3))
+    x = np.stack([x, x], axis=1) + np.random.default_rng(10).normal(0, 1e-5, (len(t), 2))
+    hop = Analysis(x, SR).env_hop
+    a = (int(2.012 * SR) // hop) * hop + hop // 8
+    x[a: a + int(0.02 * SR)] = 0.0
+    hits = _flagged(run_checks(x.astype(np.float32), SR, _only("dropout")), "dropout")
+    assert len(hits) == 1 and abs(hits[0].start_s - a / SR) <= 0.002, hits
