@@ -244,7 +244,8 @@ def test_digital_silence_cut_into_a_note_tail_before_the_next_note_is_a_dropout(
 
 def test_a_gap_cut_just_after_a_slap_and_early_in_a_millisecond_is_found():
     # A slapped note falls ~13 dB in its first 12 ms; cut a few samples into a 1-ms frame, that
-    # frame is nearly empty, so the sound looked as if it had already gone quiet before the cut.
+    # frame is nearly empty. A guard for the two-frame "still playing" test: the old one-frame
+    # test found this synthetic case too (the real misses were bass-line loops of the corpus).
     from anomalizer_desktop.core.qc.context import Analysis
 
     t = np.arange(4 * SR) / SR
