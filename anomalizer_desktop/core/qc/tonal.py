@@ -17,10 +17,14 @@ drift (up to 0.1 Hz, the same for all harmonics): the best-fitting value is used
 A line only counts fully when it is also steady: in >= 15% of the frames the bin's value lies
 within half the line's amplitude of it. Hum is constant; a loop that retriggers a kick or a
 note every beat has lines on the multiples of the beat rate (1.67 Hz at 100 BPM: 50 and 60 Hz
-among them) that pass the tests above, but their amplitude swings with every hit. Lines under
--55 dB re the signal are inaudible under it and not counted (drum samples can carry such hum).
-Severity grows with how many harmonics stand out and by how much; a lone line (a tuned kick,
-a partial of a held note) counts half.
+among them) that pass the tests above, but their amplitude swings with every hit. Such an
+unsteady line counts only when no line 0.6-3 Hz away is stronger at all: a G1 bass note
+(49 Hz) played now and then leaves a swinging line on 50 Hz with its own line 1 Hz off only
+a few dB above it. Lines under -55 dB re the signal are inaudible under it and not counted
+(drum samples can carry such hum). Severity grows with how many harmonics stand out and by
+how much; a lone line (a tuned kick, a partial of a held note) counts a third, which keeps
+it under the 0.2 from which findings count as evidence: in a library where hum never fires,
+one such finding on a clean loop outranked nearly every planted click.
 """
 
 from __future__ import annotations
@@ -45,9 +49,11 @@ DRIFT_HZ, DRIFT_STEPS = 0.1, 9   # the grid frequency may be off the nominal by 
 LINE_SHARE_DB = -3.0         # the steady line's power re the bin's persistent power
 OFF_HZ, NEAR_HZ, NEAR_STEP_HZ = 0.6, 3.0, 0.2
 NOTE_MARGIN_DB = 10.0        # a steady line this much stronger nearby: the bin is a note's
+UNSTEADY_NOTE_MARGIN_DB = 0.0   # ... for a line that is not steady itself: any stronger one
 STEADY_RADIUS = 0.5          # a frame is on the line when within this x its amplitude of it
 STEADY_FRAMES = 0.15         # share of frames on the line for it to count fully
 UNSTEADY_WEIGHT = 0.3        # what a line that is on the mains frequency but not steady counts
+LONE_WEIGHT = 0.35            # a lone line (no other harmonic of that mains) stays under 0.2
 
 _DRIFTS = np.array(sorted(np.linspace(-DRIFT_HZ, DRIFT_HZ, DRIFT_STEPS), key=abs))  # 0 first
 _NEAR = np.arange(OFF_HZ, NEAR_HZ + 1e-9, NEAR_STEP_HZ)
@@ -122,14 +128,15 @@ def check_hum(ctx: Analysis, sensitivity: float = 1.0) -> list[Finding]:
         mains[:, None] + ks[:, None] * _DRIFTS, mains[:, None] + _NEAR]))
     on, steady = power[:, :len(_DRIFTS)], steady[:, :len(_DRIFTS)]        # harmonics x drifts
     near = power[:, len(_DRIFTS):].max(axis=1, keepdims=True)
+    margin = np.where(steady >= STEADY_FRAMES, NOTE_MARGIN_DB, UNSTEADY_NOTE_MARGIN_DB)
     exact = ((on >= low[bins, None] * 10 ** (LINE_SHARE_DB / 10))
-             & (near <= on * 10 ** (NOTE_MARGIN_DB / 10)))
+             & (near <= on * 10 ** (margin / 10)))
     gain = np.minimum(np.array([c[3] for c in cand]) - 3.0, PROMINENCE_CAP_DB)[:, None]
     gain = gain * np.where(steady >= STEADY_FRAMES, 1.0, UNSTEADY_WEIGHT) * exact
     score = np.stack([gain[f0s == f0].sum(axis=0) for f0 in MAINS_HZ])     # mains x drifts
     count = np.stack([exact[f0s == f0].sum(axis=0) for f0 in MAINS_HZ])
-    score = np.where(count < 2, 0.5 * score, score)   # hum has a series of harmonics; a lone
-    #                              line could be a kick tuned to the mains or a held note's
+    # hum has a series of harmonics; a lone line could be a kick tuned to the mains or a note's
+    score = np.where(count < 2, LONE_WEIGHT * score, score)
     i, r = np.unravel_index(int(np.argmax(score)), score.shape)    # ties: 50 Hz, no drift
     if score[i, r] <= 0:
         return []
