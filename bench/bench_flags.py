@@ -195,7 +195,8 @@ def print_part(part: str, results: dict[str, dict]) -> None:
                          f"/{np.mean([f for _, f in pos]) if pos else float('nan'):.2f}")
         pos_all = [x for i in insts for x in results[i]["by_kind"].get(kind, [])]
         neg_all = [x for i in insts for x in results[i]["clean"]]
-        pooled = (f"{auroc([s for s, _ in pos_all], [s for s, _ in neg_all]):.2f}"
+        # three decimals where the goal is checked: .946 is not yet .95
+        pooled = (f"{auroc([s for s, _ in pos_all], [s for s, _ in neg_all]):.3f}"
                   f"/{np.mean([f for _, f in pos_all]):.2f}")
         goal = f"{GOALS[kind]:.2f}" if kind in GOALS else ""
         print(f"{'  ' + kind:<28}" + "".join(f"{c:>12}" for c in cells) + f"{pooled:>12}"

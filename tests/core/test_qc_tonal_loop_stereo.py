@@ -74,6 +74,43 @@ def test_bass_notes_near_the_mains_are_not_hum():
     assert top is None or top.severity < 0.5
 
 
+def _octave_pump(notes: tuple[float, ...], seconds: float = 7.0, bpm: float = 132.0
+                 ) -> np.ndarray:
+    """8th-note plucks cycling through ``notes`` (with harmonics in random phases), each
+    ringing ~0.4 s."""
+    rng = np.random.default_rng(0)
+    n = int(seconds * SR)
+    x = np.zeros(n)
+    step = int(round(60 / bpm / 2 * SR))
+    tt = np.arange(step) / SR
+    for i, a in enumerate(range(0, n, step)):
+        f = notes[i % len(notes)]
+        m = min(step, n - a)
+        note = sum(np.sin(2 * np.pi * f * k * tt + rng.uniform(0, 6.3)) / k for k in range(1, 7))
+        x[a: a + m] += (note * np.exp(-tt / 0.4))[:m]
+    return (0.5 * x / np.max(np.abs(x))).astype(np.float32)
+
+
+@pytest.mark.parametrize("notes", [(49.0, 98.0), (49.0,)])
+def test_plucked_g1_bass_is_no_hum_evidence(notes):
+    # G1 (49 Hz) plucked again and again leaves a swinging line on the 50 Hz bin, with its own
+    # line 1 Hz off stronger. It used to score 0.2-0.27: weak, but in a library where hum never
+    # fires, enough to rank a clean bass loop above nearly every planted click.
+    top = _top(run_checks(_octave_pump(notes), SR, _only("hum")), "hum")
+    assert top is None or top.severity < 0.2, top
+
+
+@pytest.mark.parametrize(("notes", "level_db"), [((49.0, 98.0), -15),
+                                                 ((49.0, 73.42, 98.0, 73.42), -25)])
+def test_hum_over_a_plucked_g1_bass_is_found(notes, level_db):
+    # (fainter hum under the G1 alone is masked by the note a hertz away, as it was before)
+    x = _octave_pump(notes)
+    rms = float(np.sqrt(np.mean(x.astype(np.float64) ** 2)))
+    top = _top(run_checks(x + _hum(len(x), 50.0, rms * 10 ** (level_db / 20))[:, 0], SR,
+                          _only("hum")), "hum")
+    assert top is not None and top.severity >= 0.5 and top.tag == "50 Hz"
+
+
 def test_clean_loops_have_no_hum():
     for seed in range(3):
         x = loops.synth_loop(("drums", "bass"), seed=seed, dither16=True).samples

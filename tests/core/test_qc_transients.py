@@ -257,3 +257,49 @@ def test_a_gap_cut_just_after_a_slap_and_early_in_a_millisecond_is_found():
     x[a: a + int(0.02 * SR)] = 0.0
     hits = _flagged(run_checks(x.astype(np.float32), SR, _only("dropout")), "dropout")
     assert len(hits) == 1 and abs(hits[0].start_s - a / SR) <= 0.002, hits
+
+
+def _strums(seconds: float = 4.0, step: float = 0.5) -> np.ndarray:
+    """A chord struck every ``step`` s: four notes with harmonics to ~16 kHz, the upper ones
+    dying faster."""
+    t = np.arange(int(seconds * SR)) / SR
+    local = t % step
+    x = np.zeros_like(t)
+    for f in (110.0, 138.6, 164.8, 220.0):
+        for k in range(1, int(16_000 / f) + 1):
+            x += np.sin(2 * np.pi * f * k * t + k) / k ** 1.5 * np.exp(-local * (3.0 + k * 0.3))
+    x *= 0.4 / np.max(np.abs(x))
+    rng = np.random.default_rng(3)
+    return np.stack([x, x], axis=1) + rng.normal(0, 1e-5, (len(t), 2))
+
+
+def test_noise_burst_running_into_the_next_strum_is_found():
+    # The burst ends where the next chord starts, so its run of raised high bands goes on into
+    # the chord's decay; judged as a whole that run "faded like a cymbal" and was dropped.
+    x = _strums()
+    end, n = int(2.0 * SR), int(0.15 * SR)
+    rng = np.random.default_rng(4)
+    x[end - n: end] += rng.normal(0, 0.4 * 10 ** (-12 / 20) / 3.5, (n, 2))
+    found = run_checks(x.astype(np.float32), SR, _only("noise_burst"))
+    hits = _flagged(found, "noise_burst")
+    assert len(hits) == 1 and abs(hits[0].start_s - (end - n) / SR) <= 0.02, \
+        [f.label() for f in found]
+    clean = run_checks(_strums().astype(np.float32), SR, _only("noise_burst"))
+    assert max((f.severity for f in clean), default=0.0) < 0.5, [f.label() for f in clean]
+
+
+def test_digital_silence_before_a_sound_fading_back_in_is_digital():
+    # The 1-ms frame where the sound comes back can still be under the gap's level with a few
+    # faint samples in it; the gap is digital silence all the same (and flags in any library).
+    from anomalizer_desktop.core.evidence.floor import unmistakable
+
+    t = np.arange(4 * SR) / SR
+    x = 0.5 * np.sin(2 * np.pi * 110.0 * t)
+    a, n = int(1.7 * SR), int(0.04 * SR)
+    x[a: a + n] = 0.0
+    x[a + n: a + n + int(0.05 * SR)] *= np.linspace(0.0, 1.0, int(0.05 * SR))
+    x = np.stack([x, x], axis=1).astype(np.float32)
+    hits = _flagged(run_checks(x, SR, _only("dropout")), "dropout")
+    assert len(hits) == 1 and abs(hits[0].start_s - a / SR) <= 0.002, hits
+    assert hits[0].detail.startswith("digital silence"), hits[0].detail
+    assert unmistakable(hits) == hits

@@ -23,7 +23,7 @@ CHECKS: tuple[str, ...] = (
 FILE_KINDS: tuple[str, ...] = ("damaged_file", "non_finite")
 ALL_KINDS: tuple[str, ...] = FILE_KINDS + CHECKS
 # Bump when a check changes what it reports, so cached findings are recomputed.
-CHECKS_VERSION = 9
+CHECKS_VERSION = 10
 
 TITLES: dict[str, str] = {
     "silent": "silent file", "clipping": "clipping", "dc_offset": "DC offset", "silence_head": "silence at head",

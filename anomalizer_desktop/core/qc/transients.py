@@ -269,6 +269,24 @@ def _refine_edge(ctx: Analysis, lo: int, hi: int, level: float, last_loud: bool)
     return lo + (int(loud[-1]) + 1 if last_loud else int(loud[0]))
 
 
+def _constant_gap(gap: np.ndarray, hop: int) -> bool:
+    """Whether a gap (samples x channels) is digital silence: one constant value (zero or the
+    offset) through all of it but its first and last two 1-ms frames, and through more than
+    half of a short one. A cut rarely falls on a frame boundary, and a sound fading back in
+    leaves faint samples in the gap's last frames (planted zeros read as "100 dB down" and
+    missed the floor: dev part, zeros planted in 900 clean loops, 55.0 -> 55.7 % floored, no
+    clean loop floored before or after)."""
+    if gap.size == 0:
+        return False
+    mid = len(gap) // 2
+    same = np.all(gap == gap[mid], axis=1)
+    lo = np.flatnonzero(~same[:mid])
+    hi = np.flatnonzero(~same[mid:])
+    start = int(lo[-1]) + 1 if lo.size else 0
+    end = mid + int(hi[0]) if hi.size else len(gap)
+    return end - start >= max(len(gap) // 2 + 1, len(gap) - 4 * hop)
+
+
 def dropout_events(ctx: Analysis) -> list[tuple[int, int, float, float, float, bool]]:
     """Abrupt gaps (cached on ``ctx``): (start, end) in 1-ms envelope frames, depth (dB), how
     much it matters (loudness of the loop there x how well it resumes), the level threshold
@@ -314,8 +332,7 @@ def _dropout_events(ctx: Analysis) -> list[tuple[int, int, float, float, float, 
         if (b - a) * hop / ctx.sr < DROP_MIN_S:
             continue
         post = float(db[b: b + look].max())
-        gap = ctx.x[a * hop: b * hop]
-        digital = gap.size > 0 and not np.any(gap - gap[0])     # constant: zero or the offset
+        digital = _constant_gap(ctx.x[a * hop: b * hop], hop)
         if post < pre[a] - (DROP_BACK_DIGITAL_DB if digital else DROP_BACK_DB):
             continue            # comes back only faintly: the sound ended, something else began
         # A dropout cuts into a sound that then carries on at about its level; a sample that
