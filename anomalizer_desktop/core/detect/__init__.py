@@ -55,12 +55,14 @@ def make_detector(network: str, **params: Any) -> Detector:
 
 
 def cross_fitted(network: str, folds: int | None = None, trim: float | None = None,
-                 seed: int = 0, **params: Any) -> Detector:
-    """``network`` cross-fitted over ``folds`` parts (the app's default way to train; see
-    :mod:`.crossfit`); ``params`` go to each fold's base detector."""
-    from .crossfit import DEFAULT_FOLDS, DEFAULT_TRIM, CrossFittedDetector
+                 seed: int = 0, neighbours: int | None = None, **params: Any) -> Detector:
+    """``network`` cross-fitted over ``folds`` parts with a neighbour guard of ``neighbours``
+    nearest loops (0 = none; the app's default way to train; see :mod:`.crossfit`);
+    ``params`` go to each fold's base detector."""
+    from .crossfit import DEFAULT_FOLDS, DEFAULT_NEIGHBOURS, DEFAULT_TRIM, CrossFittedDetector
 
     detector_class(network)  # unknown names fail here, before any training
     return CrossFittedDetector(base=network, folds=folds or DEFAULT_FOLDS,
                                trim=DEFAULT_TRIM if trim is None else trim,
+                               neighbours=DEFAULT_NEIGHBOURS if neighbours is None else neighbours,
                                base_params=params, seed=seed)

@@ -13,6 +13,17 @@ and gets the geometric mean of their normalised scores.
 Robust training (``trim``, off by default: see DEFAULT_TRIM): loops a first pass scores highest
 out-of-fold are left out and the folds are fitted again (the trimmed loops are scored by the
 second-pass models, none of which saw them).
+
+A neighbour guard (``neighbours``, 10 by default; 0 = off): each fold model also keeps its
+training loops' embeddings (standardised on them; at most ``MAX_REFERENCE`` loops, a seeded
+subset), and its score of a loop is the larger of the base score and the squared mean distance
+to the loop's ``neighbours`` nearest training loops, each divided by its median over the
+training loops (for the distance: each against the others). Deep SVDD fitted on a folder with a
+few odd loops in it learns them as one more mode (drum loops among 400 bass loops: AUROC of the
+out-of-fold score .79); their distance to their nearest neighbours still sets them apart (.91).
+Measured on the 400-loop folders (8 % bad) of bench/flag_corpus's dev part, offline encoder,
+replaying the calibrated evidence: whole-folder AUROC bass .826 -> .848, guitar .841 -> .839,
+drums .983 -> .983; in the clean 80-loop library the base score alone is as good.
 """
 
 from __future__ import annotations
@@ -36,7 +47,46 @@ DEFAULT_FOLDS = 5
 # time: with 8 % bad loops the first pass's top decile is mostly clean loops.
 DEFAULT_TRIM = 0.0
 MIN_CROSSFIT_LOOPS = MIN_LOOPS + 2   # every fold model still trains on MIN_LOOPS loops
+DEFAULT_NEIGHBOURS = 10
+MAX_REFERENCE = 4096     # training loops a fold model keeps for the neighbour guard
+_CHUNK = 512             # rows per block of the distance computation
 _TINY = 1e-12
+
+
+def mean_neighbour_distance(reference: np.ndarray, Z: np.ndarray, k: int,
+                            exclude_self: bool = False) -> np.ndarray:
+    """Per row of ``Z``: the mean Euclidean distance to its ``k`` nearest rows of ``reference``
+    (``exclude_self``: ``Z`` is ``reference`` and a row is not its own neighbour)."""
+    ref = np.asarray(reference, dtype=np.float64)
+    Z = np.asarray(Z, dtype=np.float64)
+    k = max(1, min(k, len(ref) - (1 if exclude_self else 0)))
+    ref_sq = np.einsum("ij,ij->i", ref, ref)
+    out = np.empty(len(Z))
+    for i in range(0, len(Z), _CHUNK):
+        z = Z[i: i + _CHUNK]
+        d2 = np.einsum("ij,ij->i", z, z)[:, None] + ref_sq[None, :] - 2.0 * z @ ref.T
+        if exclude_self:
+            d2[np.arange(len(z)), np.arange(i, i + len(z))] = np.inf
+        part = np.partition(np.maximum(d2, 0.0), k - 1, axis=1)[:, :k]
+        out[i: i + _CHUNK] = np.sqrt(part).mean(axis=1)
+    return out
+
+
+class _Neighbours:
+    """One fold model's reference loops, standardised on themselves, and the median of their
+    leave-one-out neighbour distances."""
+
+    def __init__(self, rows: np.ndarray, k: int) -> None:
+        self.mean = rows.mean(axis=0)
+        self.scale = rows.std(axis=0) + 1e-6
+        self.reference = (rows - self.mean) / self.scale
+        self.k = k
+        self.norm = max(float(np.median(mean_neighbour_distance(
+            self.reference, self.reference, k, exclude_self=True))), _TINY)
+
+    def score(self, Z: np.ndarray) -> np.ndarray:
+        d = mean_neighbour_distance(self.reference, (Z - self.mean) / self.scale, self.k)
+        return (d / self.norm) ** 2
 
 
 def fold_ids(n: int, folds: int, seed: int) -> np.ndarray:
@@ -53,12 +103,15 @@ class CrossFittedDetector(Detector):
     name = "crossfit"
 
     def __init__(self, base: str = "AEwRES", folds: int = DEFAULT_FOLDS, trim: float = 0.0,
-                 base_params: dict | None = None,
+                 base_params: dict | None = None, neighbours: int = DEFAULT_NEIGHBOURS,
                  threshold_percentile: float = DEFAULT_THRESHOLD_PERCENTILE, seed: int = 0) -> None:
         super().__init__(threshold_percentile=threshold_percentile, seed=seed)
         self.base = str(base)
         self.folds = int(folds)
         self.trim = float(trim)
+        self.neighbours = int(neighbours)
+        if self.neighbours < 0:
+            raise ValueError("neighbours must be >= 0")
         self.base_params = dict(base_params or {})
         if self.folds < 2:
             raise ValueError("folds must be >= 2")
@@ -67,7 +120,8 @@ class CrossFittedDetector(Detector):
 
     def get_params(self) -> dict[str, Any]:
         return {"base": self.base, "folds": self.folds, "trim": self.trim,
-                "base_params": self.base_params, **super().get_params()}
+                "base_params": self.base_params, "neighbours": self.neighbours,
+                **super().get_params()}
 
     @property
     def display_name(self) -> str:
@@ -92,9 +146,11 @@ class CrossFittedDetector(Detector):
         k = min(self.folds, n // 2)
         ids = fold_ids(n, k, self.seed)
         use = np.ones(n, bool)
+        kept = np.zeros(n, bool)   # the loops the neighbour guard may keep
+        kept[np.random.default_rng(self.seed + 7).permutation(n)[:MAX_REFERENCE]] = True
         passes = 2 if self.trim > 0 else 1
         for rerun in range(passes):
-            models, oof = [], np.full(n, np.nan)
+            models, guards, oof = [], [], np.full(n, np.nan)
             for f in range(k):
                 rows = (ids != f) & use
                 det = self._new_base(f, rerun)
@@ -104,8 +160,14 @@ class CrossFittedDetector(Detector):
                 norm = max(float(np.median(det.train_scores_)), _TINY)
                 models.append((det, norm))
                 held = ids == f
-                oof[held] = det.score(X[held]) / norm
+                # float32 as the model file keeps them: a loaded model scores the same
+                guard = self._guard(X[rows & kept].astype(np.float32))
+                guards.append(guard)
+                oof[held] = self._fold_score(det, norm, guard, X[held])
             self.models_ = models
+            self.reference_ = X[kept & use].astype(np.float32)
+            self.reference_fold_ = ids[kept & use]
+            self._guards = guards
             if rerun + 1 < passes:
                 cut = np.quantile(oof, 1.0 - self.trim)
                 use = oof < cut
@@ -121,8 +183,30 @@ class CrossFittedDetector(Detector):
         self._set_fitted(Scaler(np.zeros(dim), np.ones(dim)), oof, warnings, info, oof)
 
     # -- scoring --------------------------------------------------------------------------
+    def _guard(self, rows: np.ndarray) -> _Neighbours | None:
+        if self.neighbours <= 0 or len(rows) < 2:
+            return None
+        return _Neighbours(np.asarray(rows, dtype=np.float64), self.neighbours)
+
+    @staticmethod
+    def _fold_score(det: Detector, norm: float, guard: _Neighbours | None,
+                    Z: np.ndarray) -> np.ndarray:
+        score = det.score(Z) / norm
+        return score if guard is None else np.maximum(score, guard.score(Z))
+
+    def _fold_guards(self) -> list[_Neighbours | None]:
+        """Each fold model's neighbour guard, rebuilt from the kept reference loops (None: no
+        guard, e.g. a model saved before it existed)."""
+        if self._guards is None:
+            ref = getattr(self, "reference_", None)
+            self._guards = [
+                None if ref is None else self._guard(ref[self.reference_fold_ != f])
+                for f in range(len(self.models_))]
+        return self._guards
+
     def _score_standardised(self, Z: np.ndarray) -> np.ndarray:
-        logs = [np.log(np.maximum(det.score(Z) / norm, _TINY)) for det, norm in self.models_]
+        logs = [np.log(np.maximum(self._fold_score(det, norm, guard, Z), _TINY))
+                for (det, norm), guard in zip(self.models_, self._fold_guards())]
         return np.exp(np.mean(logs, axis=0))
 
     def _latent_standardised(self, Z: np.ndarray) -> np.ndarray:
@@ -140,6 +224,9 @@ class CrossFittedDetector(Detector):
     def _extra_state(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         tensors: dict[str, np.ndarray] = {"crossfit.norms": np.array([m[1] for m in self.models_]),
                                           "crossfit.fold_ids": self.fold_ids_}
+        if getattr(self, "reference_", None) is not None:
+            tensors["crossfit.reference"] = self.reference_
+            tensors["crossfit.reference_fold"] = self.reference_fold_
         fold_params = []
         for f, (det, _norm) in enumerate(self.models_):
             sub, params = det.get_state()
@@ -160,3 +247,9 @@ class CrossFittedDetector(Detector):
         self.models_ = models
         self.fold_ids_ = np.asarray(tensors["crossfit.fold_ids"], dtype=np.int64)
         self.oof_scores_ = self.train_scores_
+        # a model saved before the neighbour guard scores with its base models alone
+        ref = tensors.get("crossfit.reference")
+        self.reference_ = None if ref is None or self.neighbours <= 0 else np.asarray(ref)
+        self.reference_fold_ = np.asarray(tensors.get("crossfit.reference_fold", np.zeros(0)),
+                                          dtype=np.int64)
+        self._guards = None
